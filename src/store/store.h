@@ -1,0 +1,192 @@
+/*
+ * store.h - catalog metadata persistence behind one interface.
+ *
+ * A struct store is one backend instance shared by every thread (SQLite now,
+ * PostgreSQL later). Each thread opens its own struct store_conn and never
+ * shares it. All names are plain bytes: a namespace is stored as its levels
+ * joined by the unit separator 0x1F ("a\x1fb"), which no level may contain.
+ *
+ * Every write is one store transaction (SQLite: BEGIN IMMEDIATE), so a failed
+ * call leaves nothing half-written. Statuses:
+ *   ST_NOT_FOUND  - err->type says what is missing: ET_NO_SUCH_NAMESPACE,
+ *                   ET_NO_SUCH_TABLE (a tabular object, table or view) or
+ *                   ET_NO_SUCH_WAREHOUSE;
+ *   ST_EXISTS     - the name is taken (see *existing_kind where offered);
+ *   ST_CONFLICT   - a compare-and-swap lost or a namespace is not empty;
+ *   ST_UNAVAILABLE- the database is busy or unreachable (retry later);
+ *   ST_INTERNAL   - anything else.
+ * The store sets err->status/type; callers rewrite messages for users.
+ */
+#ifndef SERAC_STORE_STORE_H
+#define SERAC_STORE_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/status.h"
+
+#define STORE_NS_SEP '\x1f'
+
+enum store_kind { STORE_TABLE = 1, STORE_VIEW = 2 };
+
+struct store;
+struct store_conn;
+
+struct store_warehouse {
+    int64_t id;
+    char *name;
+    char *location; /* base location, e.g. "file:///srv/serac-data/warehouse" */
+};
+
+/* A tabular object (table or view) row. */
+struct store_obj {
+    int64_t id;
+    enum store_kind kind;
+    char *ns;                /* 0x1F-joined levels */
+    char *name;
+    char *metadata_location; /* the current metadata file */
+    char *metadata;          /* the JSON text of that file */
+    int64_t version;         /* bumped on every pointer move */
+};
+
+/* One pointer move of a (possibly multi-table) commit. */
+struct store_cas {
+    int64_t warehouse_id;
+    enum store_kind kind;
+    const char *ns;
+    const char *name;
+    const char *old_location; /* NULL: create (the name must be free in ns) */
+    const char *new_location;
+    const char *new_metadata; /* JSON text */
+};
+
+/* A page of names. */
+struct store_page {
+    char **names; /* owned; namespace names are 0x1F-joined */
+    size_t n;
+    char *next_token; /* owned: the raw key to pass as `after` for the next page; NULL on
+                         the last page. Callers encode it before showing it to clients. */
+};
+
+/*
+ * store_open opens the backend named by url and applies pending migrations.
+ * url forms: "sqlite:PATH", "sqlite://PATH" or a bare path ending in ".db"
+ * or ".sqlite". ST_INVALID for an unknown scheme, ST_UNAVAILABLE when the
+ * database cannot be opened.
+ */
+enum status store_open(const char *url, struct store **out, struct error *err);
+/* store_close frees the backend; every connection must be closed first. */
+void store_close(struct store *st);
+
+/* store_connect opens a connection for the calling thread. */
+enum status store_connect(struct store *st, struct store_conn **out, struct error *err);
+/* store_disconnect closes c (NULL is fine). */
+void store_disconnect(struct store_conn *c);
+/* store_ping checks the database answers (for /health/ready). */
+enum status store_ping(struct store_conn *c, struct error *err);
+
+/* --- warehouses --- */
+
+/* store_warehouse_ensure returns the warehouse called name, creating it with location if absent. */
+enum status store_warehouse_ensure(struct store_conn *c, const char *name, const char *location,
+                                   struct store_warehouse *out, struct error *err);
+/* store_warehouse_get finds a warehouse by name; ST_NOT_FOUND (ET_NO_SUCH_WAREHOUSE). */
+enum status store_warehouse_get(struct store_conn *c, const char *name,
+                                struct store_warehouse *out, struct error *err);
+/* store_warehouse_cleanup frees the strings of w. */
+void store_warehouse_cleanup(struct store_warehouse *w);
+
+/* --- namespaces --- */
+
+/*
+ * store_ns_create creates namespace ns with properties (JSON object text).
+ * A multi-level namespace needs its parent: ST_NOT_FOUND (ET_NO_SUCH_NAMESPACE)
+ * otherwise. ST_EXISTS when ns exists.
+ */
+enum status store_ns_create(struct store_conn *c, int64_t wh, const char *ns,
+                            const char *properties, struct error *err);
+/* store_ns_get returns the properties (JSON object text, owned) of ns, or ST_NOT_FOUND. */
+enum status store_ns_get(struct store_conn *c, int64_t wh, const char *ns, char **properties,
+                         struct error *err);
+/*
+ * store_ns_list lists the direct children of parent (NULL or "" = top level)
+ * in byte order of name, at most limit (>= 1) of them, after page token after
+ * (NULL = from the start). ST_NOT_FOUND when parent does not exist. Listing
+ * cost does not depend on the catalog's size (keyset pagination).
+ */
+enum status store_ns_list(struct store_conn *c, int64_t wh, const char *parent,
+                          const char *after, size_t limit, struct store_page *out,
+                          struct error *err);
+/*
+ * store_ns_drop drops an empty namespace. ST_NOT_FOUND when absent;
+ * ST_CONFLICT when it still holds tables, views or child namespaces, with
+ * the counts in *tables, *views, *children (each may be NULL).
+ */
+enum status store_ns_drop(struct store_conn *c, int64_t wh, const char *ns, int64_t *tables,
+                          int64_t *views, int64_t *children, struct error *err);
+/*
+ * store_ns_update_props atomically merges updates (JSON object text of
+ * strings, may be NULL) into ns's properties and removes the keys in removals
+ * (JSON array text of strings, may be NULL). *old_props receives the
+ * properties as they were before (owned JSON text). ST_NOT_FOUND when absent.
+ */
+enum status store_ns_update_props(struct store_conn *c, int64_t wh, const char *ns,
+                                  const char *updates, const char *removals, char **old_props,
+                                  struct error *err);
+
+/* --- tables and views (one name space per namespace) --- */
+
+/*
+ * store_obj_get loads the object called ns.name, of either kind (check
+ * out->kind). ST_NOT_FOUND (ET_NO_SUCH_TABLE) when there is none.
+ */
+enum status store_obj_get(struct store_conn *c, int64_t wh, const char *ns, const char *name,
+                          struct store_obj *out, struct error *err);
+/* store_obj_cleanup frees the strings of o. */
+void store_obj_cleanup(struct store_obj *o);
+
+/*
+ * store_obj_list lists the names of objects of kind in ns, keyset-paged as
+ * store_ns_list. ST_NOT_FOUND (ET_NO_SUCH_NAMESPACE) when ns does not exist.
+ */
+enum status store_obj_list(struct store_conn *c, int64_t wh, const char *ns, enum store_kind kind,
+                           const char *after, size_t limit, struct store_page *out,
+                           struct error *err);
+
+/*
+ * store_obj_commit applies n pointer moves atomically: all or none.
+ * For each item with old_location set, the object must exist with that kind
+ * and exactly that metadata_location, else ST_NOT_FOUND (ET_NO_SUCH_TABLE) or
+ * ST_CONFLICT; with old_location NULL it is created, and its namespace must
+ * exist (ST_NOT_FOUND, ET_NO_SUCH_NAMESPACE) and the name must be free
+ * (ST_EXISTS). *failed (may be NULL) gets the index of the item that failed;
+ * *existing_kind (may be NULL) the kind found when ST_EXISTS.
+ * Items are applied in the order given; callers sort them to avoid deadlocks.
+ */
+enum status store_obj_commit(struct store_conn *c, const struct store_cas *items, size_t n,
+                             size_t *failed, enum store_kind *existing_kind, struct error *err);
+
+/*
+ * store_obj_drop removes ns.name if it is of kind; *metadata_location (may be
+ * NULL) receives its last location (owned) for purging. ST_NOT_FOUND when
+ * absent or of the other kind.
+ */
+enum status store_obj_drop(struct store_conn *c, int64_t wh, const char *ns, const char *name,
+                           enum store_kind kind, char **metadata_location, struct error *err);
+
+/*
+ * store_obj_rename renames an object of kind. ST_NOT_FOUND with
+ * ET_NO_SUCH_TABLE when the source is absent (or of the other kind), with
+ * ET_NO_SUCH_NAMESPACE when the destination namespace is absent; ST_EXISTS
+ * when the destination name is taken, with *existing_kind (may be NULL) set.
+ */
+enum status store_obj_rename(struct store_conn *c, int64_t wh, enum store_kind kind,
+                             const char *src_ns, const char *src_name, const char *dst_ns,
+                             const char *dst_name, enum store_kind *existing_kind,
+                             struct error *err);
+
+/* store_page_cleanup frees a page. */
+void store_page_cleanup(struct store_page *p);
+
+#endif
