@@ -1,7 +1,212 @@
-/* main.c - placeholder until the CLI lands. */
+/* main.c - the serac command: serve, migrate, version, help. */
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
 #include <stdio.h>
-int main(void)
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "api/api.h"
+#include "catalog/catalog.h"
+#include "cli/config.h"
+#include "core/alloc.h"
+#include "core/log.h"
+#include "http/http.h"
+
+#define SERAC_VERSION "0.1.0"
+
+static void usage(FILE *f)
 {
-    puts("serac");
-    return 0;
+    fprintf(f, "serac %s - an Apache Iceberg REST catalog\n\n"
+               "Usage:\n"
+               "  serac serve [settings]     run the catalog server\n"
+               "  serac migrate [settings]   apply store migrations and exit\n"
+               "  serac version              print the version\n"
+               "  serac help                 this text\n\n",
+            SERAC_VERSION);
+    config_usage(f);
+}
+
+static int mkdirs(const char *path)
+{
+    char *p = xstrdup(path);
+    int rc = 0;
+
+    for (char *s = p + 1; *s; s++) {
+        if (*s != '/')
+            continue;
+        *s = '\0';
+        if (mkdir(p, 0755) != 0 && errno != EEXIST)
+            rc = -1;
+        *s = '/';
+    }
+    if (mkdir(p, 0755) != 0 && errno != EEXIST)
+        rc = -1;
+    free(p);
+    return rc;
+}
+
+/* Fills in the settings that follow data-dir, creating it. */
+static enum status derive(struct config *cfg, char **store, char **wh_loc, struct error *err)
+{
+    const char *dir = config_get(cfg, CFG_DATA_DIR);
+    char abs[PATH_MAX];
+
+    *store = *wh_loc = NULL;
+    if (!config_get(cfg, CFG_STORE) || !config_get(cfg, CFG_WAREHOUSE_LOCATION)) {
+        if (mkdirs(dir) != 0 || !realpath(dir, abs))
+            return error_set(err, ST_INVALID, ET_BAD_REQUEST, "cannot create data-dir %s: %s",
+                             dir, strerror(errno));
+    }
+    *store = config_get(cfg, CFG_STORE) ? xstrdup(config_get(cfg, CFG_STORE))
+                                        : xasprintf("sqlite:%s/catalog.db", abs);
+    *wh_loc = config_get(cfg, CFG_WAREHOUSE_LOCATION)
+                  ? xstrdup(config_get(cfg, CFG_WAREHOUSE_LOCATION))
+                  : xasprintf("file://%s/warehouse", abs);
+    return ST_OK;
+}
+
+static enum status open_catalog(struct config *cfg, struct catalog **cat, char **store,
+                                char **wh_loc, struct error *err)
+{
+    struct catalog_options o = {0};
+    unsigned long long attempts, page, max_page;
+    enum status rc;
+    int level = log_parse_level(config_get(cfg, CFG_LOG_LEVEL));
+
+    if (level < 0)
+        return error_set(err, ST_INVALID, ET_BAD_REQUEST, "invalid log-level '%s'",
+                         config_get(cfg, CFG_LOG_LEVEL));
+    log_set_level((enum log_level)level);
+    if ((rc = config_get_uint(cfg, CFG_COMMIT_ATTEMPTS, 1, 100, &attempts, err)) ||
+        (rc = config_get_uint(cfg, CFG_PAGE_SIZE, 1, 100000, &page, err)) ||
+        (rc = config_get_uint(cfg, CFG_MAX_PAGE_SIZE, 1, 100000, &max_page, err)) ||
+        (rc = derive(cfg, store, wh_loc, err)))
+        return rc;
+    o.store_url = *store;
+    o.warehouse_name = config_get(cfg, CFG_WAREHOUSE);
+    o.warehouse_location = *wh_loc;
+    o.commit_attempts = (unsigned)attempts;
+    o.default_page_size = (unsigned)page;
+    o.max_page_size = (unsigned)max_page;
+    return catalog_open(&o, cat, err);
+}
+
+static int cmd_serve(struct config *cfg)
+{
+    struct error err;
+    struct catalog *cat = NULL;
+    struct http_server *srv = NULL;
+    struct http_options ho = {0};
+    char *store = NULL, *wh_loc = NULL;
+    unsigned long long port, body, workers, io, conns, grace;
+    sigset_t sigs;
+    int sig = 0, rc = 1;
+
+    error_clear(&err);
+    if (config_get_uint(cfg, CFG_PORT, 0, 65535, &port, &err) ||
+        config_get_uint(cfg, CFG_MAX_BODY_BYTES, 1024, 1ULL << 32, &body, &err) ||
+        config_get_uint(cfg, CFG_WORKERS, 0, 4096, &workers, &err) ||
+        config_get_uint(cfg, CFG_IO_THREADS, 0, 256, &io, &err) ||
+        config_get_uint(cfg, CFG_MAX_CONNECTIONS, 1, 1000000, &conns, &err) ||
+        config_get_uint(cfg, CFG_SHUTDOWN_GRACE_MS, 0, 3600000, &grace, &err))
+        goto fail;
+    if (open_catalog(cfg, &cat, &store, &wh_loc, &err))
+        goto fail;
+    /* Signals are taken by sigwait below; block them before any thread starts. */
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    ho.host = config_get(cfg, CFG_HOST);
+    ho.port = (unsigned short)port;
+    ho.io_threads = (unsigned)io;
+    ho.workers = (unsigned)workers;
+    ho.max_connections = (unsigned)conns;
+    ho.max_body_bytes = (size_t)body;
+    ho.cors_origins = config_get(cfg, CFG_CORS_ORIGINS);
+    ho.shutdown_grace_ms = (unsigned)grace;
+    ho.routes = api_routes();
+    ho.app = cat;
+    ho.worker_init = api_worker_init;
+    ho.worker_fini = api_worker_fini;
+    if (http_server_start(&ho, &srv, &err))
+        goto fail;
+    printf("serac: listening on http://%s:%u - point an Iceberg REST client at "
+           "uri=http://%s:%u (warehouse \"%s\" at %s; store %s)\n",
+           ho.host, http_server_port(srv), ho.host, http_server_port(srv),
+           config_get(cfg, CFG_WAREHOUSE), wh_loc, store);
+    fflush(stdout);
+    log_info("serac %s started on %s:%u", SERAC_VERSION, ho.host, http_server_port(srv));
+    sigwait(&sigs, &sig);
+    log_info("received %s, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    http_server_stop(srv);
+    log_info("stopped");
+    rc = 0;
+    goto out;
+fail:
+    fprintf(stderr, "serac: %s\n", err.msg);
+out:
+    catalog_close(cat);
+    free(store);
+    free(wh_loc);
+    return rc;
+}
+
+static int cmd_migrate(struct config *cfg)
+{
+    struct error err;
+    struct catalog *cat = NULL;
+    char *store = NULL, *wh_loc = NULL;
+    int rc = 0;
+
+    error_clear(&err);
+    if (open_catalog(cfg, &cat, &store, &wh_loc, &err)) {
+        fprintf(stderr, "serac: %s\n", err.msg);
+        rc = 1;
+    } else {
+        printf("serac: store %s is up to date\n", store);
+    }
+    catalog_close(cat);
+    free(store);
+    free(wh_loc);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    struct config cfg;
+    struct error err;
+    const char *cmd = argc > 1 ? argv[1] : "serve";
+    int (*run)(struct config *) = NULL;
+    int rc;
+
+    if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
+        printf("serac %s\n", SERAC_VERSION);
+        return 0;
+    }
+    if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    if (strcmp(cmd, "serve") == 0)
+        run = cmd_serve;
+    else if (strcmp(cmd, "migrate") == 0)
+        run = cmd_migrate;
+    if (!run) {
+        fprintf(stderr, "serac: unknown command '%s'\n\n", cmd);
+        usage(stderr);
+        return 2;
+    }
+    error_clear(&err);
+    if (config_load(&cfg, argc - 1, argv + 1, &err)) {
+        fprintf(stderr, "serac: %s (see 'serac help')\n", err.msg);
+        config_free(&cfg);
+        return 2;
+    }
+    rc = run(&cfg);
+    config_free(&cfg);
+    return rc;
 }

@@ -1,0 +1,47 @@
+/*
+ * api.h - the Iceberg REST request handlers and their route table.
+ *
+ * Handlers parse the path, query and body, call one catalog/ operation and
+ * render its result or the Iceberg ErrorModel. The HTTP layer calls them on
+ * worker threads whose context is a struct catalog_ctx (api_worker_init).
+ */
+#ifndef SERAC_API_API_H
+#define SERAC_API_API_H
+
+#include <jansson.h>
+
+#include "catalog/catalog.h"
+#include "http/http.h"
+
+/* api_routes returns the route table, terminated by an entry with method NULL. */
+const struct http_route *api_routes(void);
+
+/* api_worker_init opens a worker's catalog context; app is the struct catalog. */
+void *api_worker_init(void *app);
+/* api_worker_fini closes a context from api_worker_init. */
+void api_worker_fini(void *worker);
+
+/*
+ * api_endpoints returns the `endpoints` list of /v1/config (new reference):
+ * "VERB /v1/{prefix}/..." for every Iceberg route served.
+ */
+json_t *api_endpoints(void);
+
+/*
+ * api_decode_namespace turns a raw {namespace} path segment into a level
+ * array (new reference): split on %1F (either case), then percent-decode
+ * each level ('+' is a space, as Java's URLEncoder writes it), then validate.
+ * ST_INVALID for an empty level, a bad escape or an invalid name.
+ */
+enum status api_decode_namespace(const char *raw, json_t **levels, struct error *err);
+
+/* api_decode_name percent-decodes a raw {table} / {view} segment and validates it. */
+enum status api_decode_name(const char *what, const char *raw, char **name, struct error *err);
+
+/*
+ * api_parse_parent splits a decoded `parent` query value on 0x1F into a
+ * level array (new reference); NULL or "" gives an empty array (top level).
+ */
+enum status api_parse_parent(const char *parent, json_t **levels, struct error *err);
+
+#endif

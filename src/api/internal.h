@@ -1,0 +1,66 @@
+/* internal.h - what the api/ handler files share. */
+#ifndef SERAC_API_INTERNAL_H
+#define SERAC_API_INTERNAL_H
+
+#include "api/api.h"
+
+enum {
+    CALL_NS = 1,   /* the route has {namespace} */
+    CALL_NAME = 2, /* the route has {table} or {view} */
+    CALL_BODY = 4, /* the request needs a JSON object body */
+};
+
+/* The parsed parts of one request, for one handler. */
+struct api_call {
+    struct catalog_ctx *ctx;
+    struct catalog_wh wh;
+    json_t *ns;   /* level array, with CALL_NS */
+    char *name;   /* decoded name, with CALL_NAME */
+    json_t *body; /* parsed object, with CALL_BODY */
+    struct error err;
+};
+
+/*
+ * api_begin resolves the warehouse from {prefix} (or the default), decodes
+ * the parts flags ask for, and on failure renders the error into res and
+ * returns false. Always pair with api_end.
+ */
+bool api_begin(struct http_request *req, struct http_response *res, struct api_call *c,
+               int flags);
+/* api_end frees what api_begin made. */
+void api_end(struct api_call *c);
+
+/* api_fail renders c->err (set by a failed catalog call) into res. */
+void api_fail(struct http_response *res, struct api_call *c);
+
+/* api_parse_bool parses a boolean query value case-insensitively ("true"/"false"). */
+enum status api_parse_bool(const char *value, const char *name, bool *out, struct error *err);
+/* api_parse_page reads pageToken and pageSize. */
+enum status api_parse_page(struct http_request *req, const char **token, size_t *size,
+                           struct error *err);
+/* api_send_table renders a LoadTableResult-like body with its ETag. */
+void api_send_table(struct http_response *res, struct catalog_table_result *r);
+
+void api_config(struct http_request *req, struct http_response *res);
+void api_health_live(struct http_request *req, struct http_response *res);
+void api_health_ready(struct http_request *req, struct http_response *res);
+
+void api_ns_list(struct http_request *req, struct http_response *res);
+void api_ns_create(struct http_request *req, struct http_response *res);
+void api_ns_load(struct http_request *req, struct http_response *res);
+void api_ns_exists(struct http_request *req, struct http_response *res);
+void api_ns_drop(struct http_request *req, struct http_response *res);
+void api_ns_props(struct http_request *req, struct http_response *res);
+
+void api_table_list(struct http_request *req, struct http_response *res);
+void api_table_create(struct http_request *req, struct http_response *res);
+void api_table_load(struct http_request *req, struct http_response *res);
+void api_table_exists(struct http_request *req, struct http_response *res);
+void api_table_commit(struct http_request *req, struct http_response *res);
+void api_table_drop(struct http_request *req, struct http_response *res);
+void api_table_register(struct http_request *req, struct http_response *res);
+void api_table_rename(struct http_request *req, struct http_response *res);
+void api_table_metrics(struct http_request *req, struct http_response *res);
+void api_table_credentials(struct http_request *req, struct http_response *res);
+
+#endif

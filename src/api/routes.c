@@ -1,0 +1,74 @@
+/* routes.c - the route table, /v1/config's endpoint list, and worker contexts. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/internal.h"
+#include "core/alloc.h"
+#include "core/log.h"
+
+#define NS "/namespaces/{namespace}"
+#define TBL NS "/tables/{table}"
+
+/*
+ * Every Iceberg route twice: under /v1/{prefix}/ (what /v1/config tells
+ * clients to use) and without a prefix, for the default warehouse. The
+ * unprefixed forms come first so "/v1/namespaces/x" is never read as a
+ * warehouse called "namespaces" (such warehouse names are refused).
+ */
+#define ICEBERG_ROUTES(P)                                                                         \
+    {"GET", P "/namespaces", api_ns_list}, {"POST", P "/namespaces", api_ns_create},             \
+        {"GET", P NS, api_ns_load}, {"HEAD", P NS, api_ns_exists},                               \
+        {"DELETE", P NS, api_ns_drop}, {"POST", P NS "/properties", api_ns_props},               \
+        {"GET", P NS "/tables", api_table_list}, {"POST", P NS "/tables", api_table_create},     \
+        {"POST", P NS "/register", api_table_register}, {"GET", P TBL, api_table_load},          \
+        {"POST", P TBL, api_table_commit}, {"DELETE", P TBL, api_table_drop},                    \
+        {"HEAD", P TBL, api_table_exists}, {"GET", P TBL "/credentials", api_table_credentials}, \
+        {"POST", P "/tables/rename", api_table_rename},                                          \
+        {"POST", P TBL "/metrics", api_table_metrics}
+
+static const struct http_route routes[] = {
+    {"GET", "/v1/config", api_config},
+    {"GET", "/health/live", api_health_live},
+    {"GET", "/health/ready", api_health_ready},
+    ICEBERG_ROUTES("/v1"),
+    ICEBERG_ROUTES("/v1/{prefix}"),
+    {NULL, NULL, NULL},
+};
+
+const struct http_route *api_routes(void)
+{
+    return routes;
+}
+
+json_t *api_endpoints(void)
+{
+    json_t *list = json_array();
+
+    for (const struct http_route *r = routes; r->method; r++) {
+        if (strncmp(r->tmpl, "/v1/{prefix}/", 13) != 0)
+            continue;
+        char *s = xasprintf("%s %s", r->method, r->tmpl);
+        json_array_append_new(list, json_string(s));
+        free(s);
+    }
+    return list;
+}
+
+void *api_worker_init(void *app)
+{
+    struct catalog_ctx *ctx = NULL;
+    struct error err;
+
+    error_clear(&err);
+    if (catalog_ctx_open(app, &ctx, &err)) {
+        /* Handlers answer 503 for a worker without a store connection. */
+        log_error("worker cannot open the store: %s", err.msg);
+        return NULL;
+    }
+    return ctx;
+}
+
+void api_worker_fini(void *worker)
+{
+    catalog_ctx_close(worker);
+}

@@ -1,0 +1,346 @@
+/* catalog.c - the shared catalog, worker contexts, warehouses and identifier helpers. */
+#include "catalog/catalog.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/alloc.h"
+#include "core/buf.h"
+#include "core/log.h"
+#include "catalog/internal.h"
+
+enum status catalog_open(const struct catalog_options *opts, struct catalog **out,
+                         struct error *err)
+{
+    enum status rc;
+    struct catalog *cat = xcalloc(1, sizeof(*cat));
+    struct store_conn *conn = NULL;
+    struct store_warehouse wh = {0};
+
+    cat->opts = *opts;
+    if (cat->opts.commit_attempts == 0)
+        cat->opts.commit_attempts = 10;
+    if (cat->opts.default_page_size == 0)
+        cat->opts.default_page_size = 100;
+    if (cat->opts.max_page_size == 0)
+        cat->opts.max_page_size = 1000;
+    if (cat->opts.max_metadata_bytes == 0)
+        cat->opts.max_metadata_bytes = 256u << 20;
+    for (int i = 0; i < CATALOG_COMMIT_LOCKS; i++)
+        pthread_mutex_init(&cat->commit_locks[i], NULL);
+    cat->io = fileio_local_new();
+    if ((rc = store_open(opts->store_url, &cat->store, err)))
+        goto out;
+    if ((rc = store_connect(cat->store, &conn, err)))
+        goto out;
+    if ((rc = store_warehouse_ensure(conn, opts->warehouse_name, opts->warehouse_location, &wh,
+                                     err)))
+        goto out;
+    if (strcmp(wh.location, opts->warehouse_location) != 0)
+        log_warn("warehouse '%s' keeps its stored location %s (configured: %s)", wh.name,
+                 wh.location, opts->warehouse_location);
+    rc = ST_OK;
+out:
+    store_warehouse_cleanup(&wh);
+    store_disconnect(conn);
+    if (rc) {
+        catalog_close(cat);
+        cat = NULL;
+    }
+    *out = cat;
+    return rc;
+}
+
+void catalog_close(struct catalog *cat)
+{
+    if (!cat)
+        return;
+    if (cat->store)
+        store_close(cat->store);
+    fileio_free(cat->io);
+    for (int i = 0; i < CATALOG_COMMIT_LOCKS; i++)
+        pthread_mutex_destroy(&cat->commit_locks[i]);
+    free(cat);
+}
+
+enum status catalog_ctx_open(struct catalog *cat, struct catalog_ctx **out, struct error *err)
+{
+    struct catalog_ctx *ctx = xcalloc(1, sizeof(*ctx));
+    enum status rc;
+
+    ctx->cat = cat;
+    if ((rc = store_connect(cat->store, &ctx->conn, err))) {
+        free(ctx);
+        ctx = NULL;
+    }
+    *out = ctx;
+    return rc;
+}
+
+void catalog_ctx_close(struct catalog_ctx *ctx)
+{
+    if (!ctx)
+        return;
+    store_disconnect(ctx->conn);
+    free(ctx);
+}
+
+enum status catalog_ready(struct catalog_ctx *ctx, struct error *err)
+{
+    return store_ping(ctx->conn, err);
+}
+
+enum status catalog_wh_resolve(struct catalog_ctx *ctx, const char *name, struct catalog_wh *out,
+                               struct error *err)
+{
+    struct store_warehouse w = {0};
+    enum status rc;
+
+    memset(out, 0, sizeof(*out));
+    if (!name || !*name)
+        name = ctx->cat->opts.warehouse_name;
+    rc = store_warehouse_get(ctx->conn, name, &w, err);
+    if (rc == ST_NOT_FOUND)
+        return error_set(err, ST_NOT_FOUND, ET_NO_SUCH_WAREHOUSE,
+                         "Warehouse does not exist: %s", name);
+    if (rc)
+        return rc;
+    out->id = w.id;
+    out->name = w.name;
+    out->location = w.location;
+    return ST_OK;
+}
+
+void catalog_wh_cleanup(struct catalog_wh *wh)
+{
+    free(wh->name);
+    free(wh->location);
+    memset(wh, 0, sizeof(*wh));
+}
+
+enum status catalog_config(struct catalog_ctx *ctx, const char *warehouse, json_t **out,
+                           struct error *err)
+{
+    struct catalog_wh wh;
+    enum status rc = catalog_wh_resolve(ctx, warehouse, &wh, err);
+
+    *out = NULL;
+    if (rc)
+        return rc;
+    /* Clients merge defaults < their own settings < overrides (rest-spec.md §2). */
+    *out = json_pack("{s:{}, s:{s:s}}", "defaults", "overrides", "prefix", wh.name);
+    catalog_wh_cleanup(&wh);
+    return ST_OK;
+}
+
+static char *join_levels(const json_t *levels, char sep)
+{
+    struct buf b;
+    size_t i;
+    json_t *v;
+
+    buf_init(&b, 0);
+    json_array_foreach(levels, i, v)
+    {
+        if (i > 0)
+            buf_append(&b, &sep, 1);
+        buf_puts(&b, json_string_value(v));
+    }
+    return buf_take(&b);
+}
+
+char *catalog_ns_key(const json_t *levels)
+{
+    return join_levels(levels, STORE_NS_SEP);
+}
+
+char *catalog_ns_dotted(const json_t *levels)
+{
+    return join_levels(levels, '.');
+}
+
+json_t *catalog_ns_from_key(const char *key)
+{
+    json_t *arr = json_array();
+    const char *start = key;
+
+    for (const char *p = key;; p++) {
+        if (*p == STORE_NS_SEP || *p == '\0') {
+            json_array_append_new(arr, json_stringn(start, (size_t)(p - start)));
+            if (*p == '\0')
+                break;
+            start = p + 1;
+        }
+    }
+    return arr;
+}
+
+char *catalog_page_encode(const char *key)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t n = strlen(key);
+    char *out = xmalloc(2 * n + 1);
+
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = hex[(unsigned char)key[i] >> 4];
+        out[2 * i + 1] = hex[(unsigned char)key[i] & 15];
+    }
+    out[2 * n] = '\0';
+    return out;
+}
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+enum status catalog_page_decode(const char *token, char **key, struct error *err)
+{
+    size_t n = strlen(token);
+    char *out;
+
+    *key = NULL;
+    if (n % 2 != 0 || n > 8192)
+        return error_set(err, ST_INVALID, ET_BAD_REQUEST, "Invalid pageToken: %.64s", token);
+    out = xmalloc(n / 2 + 1);
+    for (size_t i = 0; i < n / 2; i++) {
+        int hi = hexval(token[2 * i]), lo = hexval(token[2 * i + 1]);
+        if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) {
+            free(out);
+            return error_set(err, ST_INVALID, ET_BAD_REQUEST, "Invalid pageToken: %.64s", token);
+        }
+        out[i] = (char)(hi << 4 | lo);
+    }
+    out[n / 2] = '\0';
+    *key = out;
+    return ST_OK;
+}
+
+enum status catalog_list_paged(struct catalog_ctx *ctx, catalog_fetch_fn fetch, const void *arg,
+                               catalog_item_fn item, const char *page_token, size_t page_size,
+                               json_t *items, char **next, struct error *err)
+{
+    const struct catalog_options *o = &ctx->cat->opts;
+    bool all = page_token == NULL;
+    char *after = NULL;
+    enum status rc = ST_OK;
+    struct store_page page = {0};
+
+    *next = NULL;
+    if (page_token && *page_token && (rc = catalog_page_decode(page_token, &after, err)))
+        return rc;
+    if (all || page_size == 0)
+        page_size = all ? o->max_page_size : o->default_page_size;
+    if (page_size > o->max_page_size)
+        page_size = o->max_page_size;
+    for (;;) {
+        if ((rc = fetch(ctx, arg, after, page_size, &page, err)))
+            break;
+        for (size_t i = 0; i < page.n; i++)
+            json_array_append_new(items, item(page.names[i], arg));
+        free(after);
+        after = page.next_token;
+        page.next_token = NULL;
+        store_page_cleanup(&page);
+        if (!after || !all)
+            break;
+    }
+    if (!rc && after)
+        *next = catalog_page_encode(after);
+    free(after);
+    return rc;
+}
+
+char *catalog_ident_dotted(const json_t *ns, const char *name)
+{
+    char *dotted = catalog_ns_dotted(ns);
+    char *s = xasprintf("%s.%s", dotted, name);
+
+    free(dotted);
+    return s;
+}
+
+enum status catalog_fail_io(struct error *err, const char *what, const char *location)
+{
+    /* Keep the storage layer's reason (err->msg) and say what we were doing. */
+    char reason[ERROR_MSG_MAX];
+
+    snprintf(reason, sizeof(reason), "%s", err && err->msg[0] ? err->msg : "storage error");
+    return error_set(err, ST_IO, ET_INTERNAL, "%s %s: %s", what, location, reason);
+}
+
+static bool valid_utf8(const unsigned char *s)
+{
+    while (*s) {
+        int n;
+        if (*s < 0x80)
+            n = 0;
+        else if ((*s & 0xE0) == 0xC0 && *s >= 0xC2)
+            n = 1;
+        else if ((*s & 0xF0) == 0xE0)
+            n = 2;
+        else if ((*s & 0xF8) == 0xF0 && *s <= 0xF4)
+            n = 3;
+        else
+            return false;
+        s++;
+        for (int i = 0; i < n; i++, s++)
+            if ((*s & 0xC0) != 0x80)
+                return false;
+    }
+    return true;
+}
+
+enum status catalog_check_name(const char *what, const char *name, struct error *err)
+{
+    size_t n = name ? strlen(name) : 0;
+
+    if (n == 0)
+        return error_set(err, ST_INVALID, ET_BAD_REQUEST, "Invalid %s name: must not be empty",
+                         what);
+    if (n > 255)
+        return error_set(err, ST_INVALID, ET_BAD_REQUEST,
+                         "Invalid %s name: longer than 255 bytes", what);
+    for (const unsigned char *p = (const unsigned char *)name; *p; p++) {
+        if (*p < 0x20 || *p == 0x7F)
+            return error_set(err, ST_INVALID, ET_BAD_REQUEST,
+                             "Invalid %s name: contains a control character (0x%02X)", what, *p);
+        if (*p == '/')
+            return error_set(err, ST_INVALID, ET_BAD_REQUEST,
+                             "Invalid %s name '%s': must not contain '/'", what, name);
+    }
+    if (!valid_utf8((const unsigned char *)name))
+        return error_set(err, ST_INVALID, ET_BAD_REQUEST, "Invalid %s name: not valid UTF-8",
+                         what);
+    return ST_OK;
+}
+
+enum status catalog_check_namespace(const json_t *levels, struct error *err)
+{
+    size_t i, n = json_array_size(levels);
+    json_t *v;
+    enum status rc;
+
+    if (!json_is_array(levels) || n == 0)
+        return error_set(err, ST_INVALID, ET_BAD_REQUEST,
+                         "Invalid namespace: must have at least one level");
+    if (n > 16)
+        return error_set(err, ST_INVALID, ET_BAD_REQUEST,
+                         "Invalid namespace: more than 16 levels");
+    json_array_foreach(levels, i, v)
+    {
+        if (!json_is_string(v))
+            return error_set(err, ST_INVALID, ET_BAD_REQUEST,
+                             "Invalid namespace: levels must be strings");
+        if ((rc = catalog_check_name("namespace", json_string_value(v), err)))
+            return rc;
+    }
+    return ST_OK;
+}

@@ -1,0 +1,65 @@
+/* internal.h - helpers shared by the catalog modules; not for other layers. */
+#ifndef SERAC_CATALOG_INTERNAL_H
+#define SERAC_CATALOG_INTERNAL_H
+
+#include "catalog/catalog.h"
+
+/* Fetches one page of names from the store after key `after` (NULL = start). */
+typedef enum status (*catalog_fetch_fn)(struct catalog_ctx *ctx, const void *arg,
+                                        const char *after, size_t limit, struct store_page *out,
+                                        struct error *err);
+/* Turns one name from the store into a response item (new reference). */
+typedef json_t *(*catalog_item_fn)(const char *name, const void *arg);
+
+/*
+ * catalog_list_paged runs a listing with the REST paging rules: page_token
+ * NULL collects every page into one answer; otherwise one page of at most
+ * page_size items (0 = default, capped at max) after the decoded token.
+ * Items are appended to the array items; *next gets the encoded token for
+ * the next page (owned) or NULL on the last page.
+ */
+enum status catalog_list_paged(struct catalog_ctx *ctx, catalog_fetch_fn fetch, const void *arg,
+                               catalog_item_fn item, const char *page_token, size_t page_size,
+                               json_t *items, char **next, struct error *err);
+
+/* catalog_table_ident_dotted returns "ns.name" for messages (owned). */
+char *catalog_ident_dotted(const json_t *ns, const char *name);
+
+/* catalog_fail_io turns a storage failure into a 500 with the location in the message. */
+enum status catalog_fail_io(struct error *err, const char *what, const char *location);
+
+
+#include "store/store.h"
+
+/*
+ * catalog_get_table loads ns.name and requires it to be a table: a missing
+ * object or a view is ST_NOT_FOUND "Table does not exist: ns.name".
+ */
+enum status catalog_get_table(struct catalog_ctx *ctx, const struct catalog_wh *wh,
+                              const json_t *ns, const char *name, struct store_obj *out,
+                              struct error *err);
+
+/* catalog_result_body builds a LoadTableResult / CommitTableResponse body as text (owned). */
+char *catalog_result_body(const char *metadata_location, const char *metadata, bool with_config);
+
+/* catalog_etag writes the ETag of a table version and representation into etag (40 bytes). */
+void catalog_etag(const char *metadata_location, bool refs_only, char etag[40]);
+
+/*
+ * catalog_default_location returns where a new table called name in ns goes
+ * (owned): the namespace's "location" property, or the warehouse location
+ * followed by the namespace levels, then the table name.
+ */
+enum status catalog_default_location(struct catalog_ctx *ctx, const struct catalog_wh *wh,
+                                     const json_t *ns, const char *name, char **out,
+                                     struct error *err);
+
+/* catalog_lock_table / catalog_unlock_table take and release a table's commit stripe. */
+pthread_mutex_t *catalog_lock_table(struct catalog *cat, const struct catalog_wh *wh,
+                                    const char *ns_key, const char *name);
+
+/* catalog_exists_error sets the 409 for a create onto a taken name of kind. */
+enum status catalog_exists_error(struct error *err, enum store_kind kind, bool creating_view,
+                                 const char *dotted);
+
+#endif

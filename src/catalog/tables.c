@@ -1,0 +1,594 @@
+/* tables.c - table use cases other than commit: create, load, list, drop, register, rename. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "catalog/catalog.h"
+#include "catalog/internal.h"
+#include "core/alloc.h"
+#include "core/buf.h"
+#include "core/clock.h"
+#include "core/ids.h"
+#include "core/jsonx.h"
+#include "core/log.h"
+#include "iceberg/table_meta.h"
+
+void catalog_table_result_cleanup(struct catalog_table_result *r)
+{
+    free(r->body);
+    r->body = NULL;
+    r->etag[0] = '\0';
+}
+
+static enum status table_missing(struct error *err, const json_t *ns, const char *name)
+{
+    char *dotted = catalog_ident_dotted(ns, name);
+
+    error_set(err, ST_NOT_FOUND, ET_NO_SUCH_TABLE, "Table does not exist: %s", dotted);
+    free(dotted);
+    return ST_NOT_FOUND;
+}
+
+static enum status ns_missing(struct error *err, const json_t *ns)
+{
+    char *dotted = catalog_ns_dotted(ns);
+
+    error_set(err, ST_NOT_FOUND, ET_NO_SUCH_NAMESPACE, "Namespace does not exist: %s", dotted);
+    free(dotted);
+    return ST_NOT_FOUND;
+}
+
+enum status catalog_get_table(struct catalog_ctx *ctx, const struct catalog_wh *wh,
+                              const json_t *ns, const char *name, struct store_obj *out,
+                              struct error *err)
+{
+    char *key = catalog_ns_key(ns);
+    enum status rc = store_obj_get(ctx->conn, wh->id, key, name, out, err);
+
+    free(key);
+    if (rc == ST_OK && out->kind != STORE_TABLE) {
+        store_obj_cleanup(out);
+        rc = ST_NOT_FOUND;
+    }
+    if (rc == ST_NOT_FOUND)
+        return table_missing(err, ns, name);
+    return rc;
+}
+
+enum status catalog_exists_error(struct error *err, enum store_kind kind, bool creating_view,
+                                 const char *dotted)
+{
+    if (kind == STORE_VIEW && !creating_view)
+        return error_set(err, ST_EXISTS, ET_ALREADY_EXISTS,
+                         "View with same name already exists: %s", dotted);
+    if (kind == STORE_TABLE && creating_view)
+        return error_set(err, ST_EXISTS, ET_ALREADY_EXISTS,
+                         "Table with same name already exists: %s", dotted);
+    return error_set(err, ST_EXISTS, ET_ALREADY_EXISTS, "%s already exists: %s",
+                     kind == STORE_VIEW ? "View" : "Table", dotted);
+}
+
+char *catalog_result_body(const char *metadata_location, const char *metadata, bool with_config)
+{
+    struct buf b;
+    json_t *loc = json_string(metadata_location);
+    char *loc_text = json_dumps(loc, JSON_ENCODE_ANY | JSON_COMPACT);
+
+    /* The stored metadata is already serialised JSON: splice it in, never re-encode it. */
+    buf_init(&b, 0);
+    buf_puts(&b, "{\"metadata-location\":");
+    buf_puts(&b, loc_text);
+    buf_puts(&b, ",\"metadata\":");
+    buf_puts(&b, metadata);
+    if (with_config)
+        buf_puts(&b, ",\"config\":{}");
+    buf_puts(&b, "}");
+    free(loc_text);
+    json_decref(loc);
+    return buf_take(&b);
+}
+
+void catalog_etag(const char *metadata_location, bool refs_only, char etag[40])
+{
+    uint64_t h = 1469598103934665603ULL; /* FNV-1a: the location names one immutable file */
+
+    for (const unsigned char *p = (const unsigned char *)metadata_location; *p; p++) {
+        h ^= *p;
+        h *= 1099511628211ULL;
+    }
+    snprintf(etag, 40, "\"%016llx-%s\"", (unsigned long long)h, refs_only ? "refs" : "all");
+}
+
+static char *trim_slashes(const char *s)
+{
+    size_t n = strlen(s);
+
+    while (n > 1 && s[n - 1] == '/')
+        n--;
+    return xstrndup(s, n);
+}
+
+enum status catalog_default_location(struct catalog_ctx *ctx, const struct catalog_wh *wh,
+                                     const json_t *ns, const char *name, char **out,
+                                     struct error *err)
+{
+    char *key = catalog_ns_key(ns), *props_text = NULL, *base = NULL;
+    json_t *props = NULL;
+    const char *ns_loc = NULL;
+    enum status rc;
+    struct buf b;
+    size_t i;
+    json_t *level;
+
+    *out = NULL;
+    rc = store_ns_get(ctx->conn, wh->id, key, &props_text, err);
+    if (rc == ST_NOT_FOUND)
+        rc = ns_missing(err, ns);
+    if (rc)
+        goto out;
+    if ((rc = jsonx_parse_object(props_text, strlen(props_text), &props, err)))
+        goto out;
+    buf_init(&b, 0);
+    if ((rc = jsonx_get_str(props, "namespace properties", "location", false, &ns_loc, err)) == 0 &&
+        ns_loc && *ns_loc) {
+        base = trim_slashes(ns_loc);
+        buf_puts(&b, base);
+    } else {
+        base = trim_slashes(wh->location);
+        buf_puts(&b, base);
+        json_array_foreach(ns, i, level)
+        {
+            buf_puts(&b, "/");
+            buf_puts(&b, json_string_value(level));
+        }
+    }
+    buf_printf(&b, "/%s", name);
+    *out = buf_take(&b);
+    rc = ST_OK;
+out:
+    json_decref(props);
+    free(props_text);
+    free(base);
+    free(key);
+    return rc;
+}
+
+static enum status check_location(const char *location, struct error *err)
+{
+    char *path = fileio_local_path(location);
+
+    if (!path)
+        return error_set(err, ST_INVALID, ET_BAD_REQUEST,
+                         "Unsupported table location: %s (this warehouse stores files locally; "
+                         "use a file: location)",
+                         location);
+    free(path);
+    return ST_OK;
+}
+
+enum status catalog_table_create(struct catalog_ctx *ctx, const struct catalog_wh *wh,
+                                 const json_t *ns, const json_t *request,
+                                 struct catalog_table_result *out, struct error *err)
+{
+    const char *what = "CreateTableRequest", *name = NULL, *req_loc = NULL;
+    bool stage = false;
+    char *key = catalog_ns_key(ns), *dotted = NULL, *location = NULL, *meta_loc = NULL;
+    char *text = NULL;
+    json_t *meta = NULL;
+    struct store_obj existing = {0};
+    char uuid[IDS_UUID_LEN + 1];
+    enum store_kind kind = 0;
+    enum status rc;
+
+    memset(out, 0, sizeof(*out));
+    if ((rc = jsonx_get_str(request, what, "name", true, &name, err)) ||
+        (rc = jsonx_get_str(request, what, "location", false, &req_loc, err)) ||
+        (rc = jsonx_get_bool(request, what, "stage-create", false, &stage, err)))
+        goto out;
+    if ((rc = catalog_check_name("table", name, err)))
+        goto out;
+    dotted = catalog_ident_dotted(ns, name);
+    /* Namespace first (404), then the name (409), before any file is written. */
+    if (req_loc && *req_loc) {
+        location = trim_slashes(req_loc);
+        if ((rc = catalog_ns_exists(ctx, wh, ns, err)))
+            goto out;
+    } else if ((rc = catalog_default_location(ctx, wh, ns, name, &location, err))) {
+        goto out;
+    }
+    if ((rc = check_location(location, err)))
+        goto out;
+    rc = store_obj_get(ctx->conn, wh->id, key, name, &existing, err);
+    if (rc == ST_OK) {
+        rc = catalog_exists_error(err, existing.kind, false, dotted);
+        goto out;
+    }
+    if (rc != ST_NOT_FOUND)
+        goto out;
+    ids_uuid_v4(uuid);
+    if ((rc = meta_new_table(request, location, uuid, clock_now_ms(), &meta, err)))
+        goto out;
+    text = meta_serialize(meta);
+    if (stage) {
+        /* A staged create writes nothing: the create-transaction commit will. */
+        struct buf b;
+        buf_init(&b, 0);
+        buf_printf(&b, "{\"metadata\":%s,\"config\":{}}", text);
+        out->body = buf_take(&b);
+        rc = ST_OK;
+        goto out;
+    }
+    meta_loc = meta_new_location(meta, NULL);
+    if ((rc = fileio_write(ctx->cat->io, meta_loc, text, strlen(text), true, err))) {
+        rc = catalog_fail_io(err, "Failed to write metadata file", meta_loc);
+        goto out;
+    }
+    {
+        struct store_cas cas = {wh->id, STORE_TABLE, key, name, NULL, meta_loc, text};
+        rc = store_obj_commit(ctx->conn, &cas, 1, NULL, &kind, err);
+    }
+    if (rc) {
+        struct error ignored;
+        fileio_remove(ctx->cat->io, meta_loc, &ignored);
+        if (rc == ST_EXISTS)
+            catalog_exists_error(err, kind, false, dotted);
+        else if (rc == ST_NOT_FOUND)
+            ns_missing(err, ns);
+        goto out;
+    }
+    out->body = catalog_result_body(meta_loc, text, true);
+    catalog_etag(meta_loc, false, out->etag);
+out:
+    store_obj_cleanup(&existing);
+    json_decref(meta);
+    free(text);
+    free(meta_loc);
+    free(location);
+    free(dotted);
+    free(key);
+    return rc;
+}
+
+enum status catalog_table_load(struct catalog_ctx *ctx, const struct catalog_wh *wh,
+                               const json_t *ns, const char *name, bool refs_only,
+                               const char *if_none_match, bool *not_modified,
+                               struct catalog_table_result *out, struct error *err)
+{
+    struct store_obj obj = {0};
+    json_t *meta = NULL, *filtered = NULL;
+    char *text = NULL;
+    enum status rc;
+
+    memset(out, 0, sizeof(*out));
+    *not_modified = false;
+    if ((rc = catalog_get_table(ctx, wh, ns, name, &obj, err)))
+        goto out;
+    /* The metadata file is the truth engines read: a missing file is a 404 (rck.md §4). */
+    rc = fileio_exists(ctx->cat->io, obj.metadata_location, err);
+    if (rc == ST_NOT_FOUND) {
+        error_set(err, ST_NOT_FOUND, ET_NOT_FOUND, "Failed to open input stream for file: %s",
+                  obj.metadata_location);
+        goto out;
+    }
+    if (rc) {
+        rc = catalog_fail_io(err, "Failed to check metadata file", obj.metadata_location);
+        goto out;
+    }
+    catalog_etag(obj.metadata_location, refs_only, out->etag);
+    if (if_none_match && (strstr(if_none_match, out->etag) || strcmp(if_none_match, "*") == 0)) {
+        *not_modified = true;
+        goto out;
+    }
+    if (refs_only) {
+        if ((rc = meta_parse(obj.metadata, strlen(obj.metadata), &meta, err))) {
+            rc = error_set(err, ST_INTERNAL, ET_INTERNAL, "Stored metadata of %s is invalid: %s",
+                           name, err ? err->msg : "");
+            goto out;
+        }
+        filtered = meta_refs_only(meta);
+        text = meta_serialize(filtered);
+        out->body = catalog_result_body(obj.metadata_location, text, true);
+    } else {
+        out->body = catalog_result_body(obj.metadata_location, obj.metadata, true);
+    }
+out:
+    json_decref(meta);
+    json_decref(filtered);
+    free(text);
+    store_obj_cleanup(&obj);
+    return rc;
+}
+
+enum status catalog_table_exists(struct catalog_ctx *ctx, const struct catalog_wh *wh,
+                                 const json_t *ns, const char *name, struct error *err)
+{
+    struct store_obj obj = {0};
+    enum status rc = catalog_get_table(ctx, wh, ns, name, &obj, err);
+
+    store_obj_cleanup(&obj);
+    return rc;
+}
+
+struct obj_list_arg {
+    int64_t wh;
+    const char *ns_key;
+    const json_t *ns;
+    enum store_kind kind;
+};
+
+static enum status fetch_objs(struct catalog_ctx *ctx, const void *arg, const char *after,
+                              size_t limit, struct store_page *out, struct error *err)
+{
+    const struct obj_list_arg *a = arg;
+
+    return store_obj_list(ctx->conn, a->wh, a->ns_key, a->kind, after, limit, out, err);
+}
+
+static json_t *obj_item(const char *name, const void *arg)
+{
+    const struct obj_list_arg *a = arg;
+
+    return json_pack("{s:O, s:s}", "namespace", a->ns, "name", name);
+}
+
+enum status catalog_table_list(struct catalog_ctx *ctx, const struct catalog_wh *wh,
+                               const json_t *ns, const char *page_token, size_t page_size,
+                               json_t **out, struct error *err)
+{
+    char *key = catalog_ns_key(ns), *next = NULL;
+    struct obj_list_arg arg = {wh->id, key, ns, STORE_TABLE};
+    json_t *items = json_array();
+    enum status rc;
+
+    *out = NULL;
+    rc = catalog_list_paged(ctx, fetch_objs, &arg, obj_item, page_token, page_size, items, &next,
+                            err);
+    if (rc == ST_NOT_FOUND)
+        rc = ns_missing(err, ns);
+    if (rc == ST_OK) {
+        *out = json_pack("{s:o}", "identifiers", items);
+        items = NULL;
+        if (next)
+            json_object_set_new(*out, "next-page-token", json_string(next));
+    }
+    json_decref(items);
+    free(next);
+    free(key);
+    return rc;
+}
+
+static int count_one(const char *location, int64_t size, void *ud)
+{
+    *(int *)ud = 1;
+    return 1;
+}
+
+/*
+ * Purge removes what Iceberg's default layout puts under the table location:
+ * <location>/metadata (metadata files, manifest lists, manifests) and
+ * <location>/data, plus metadata files the log names elsewhere, then the
+ * location directory itself once empty. Files outside the location (custom
+ * write.data.path) are left: finding them needs the manifests.
+ */
+static void purge_table(struct catalog_ctx *ctx, const char *metadata_location,
+                        const char *metadata)
+{
+    json_t *meta = NULL;
+    struct error err;
+    const char *location;
+    size_t i;
+    json_t *entry;
+    char *sub;
+
+    if (meta_parse(metadata, strlen(metadata), &meta, &err)) {
+        log_warn("purge: cannot parse metadata %s: %s", metadata_location, err.msg);
+        return;
+    }
+    location = meta_location(meta);
+    fileio_remove(ctx->cat->io, metadata_location, &err);
+    json_array_foreach(json_object_get(meta, "metadata-log"), i, entry)
+    {
+        const char *f = json_string_value(json_object_get(entry, "metadata-file"));
+        if (f && fileio_remove(ctx->cat->io, f, &err))
+            log_warn("purge: cannot remove %s: %s", f, err.msg);
+    }
+    json_array_foreach(json_object_get(meta, "snapshots"), i, entry)
+    {
+        const char *f = json_string_value(json_object_get(entry, "manifest-list"));
+        if (f && fileio_remove(ctx->cat->io, f, &err))
+            log_warn("purge: cannot remove %s: %s", f, err.msg);
+    }
+    if (location) {
+        static const char *const subdirs[] = {"metadata", "data"};
+        for (size_t k = 0; k < 2; k++) {
+            sub = xasprintf("%s/%s", location, subdirs[k]);
+            if (fileio_remove_prefix(ctx->cat->io, sub, &err))
+                log_warn("purge: cannot remove %s: %s", sub, err.msg);
+            free(sub);
+        }
+        /* Remove the location itself only when nothing else lives there. */
+        int found = 0;
+        if (fileio_list(ctx->cat->io, location, count_one, &found, &err) == ST_OK && !found)
+            fileio_remove_prefix(ctx->cat->io, location, &err);
+    }
+    json_decref(meta);
+}
+
+enum status catalog_table_drop(struct catalog_ctx *ctx, const struct catalog_wh *wh,
+                               const json_t *ns, const char *name, bool purge, struct error *err)
+{
+    struct store_obj obj = {0};
+    char *key = catalog_ns_key(ns), *last = NULL;
+    enum status rc;
+
+    if ((rc = catalog_get_table(ctx, wh, ns, name, &obj, err)))
+        goto out;
+    rc = store_obj_drop(ctx->conn, wh->id, key, name, STORE_TABLE, &last, err);
+    if (rc == ST_NOT_FOUND)
+        rc = table_missing(err, ns, name);
+    if (rc)
+        goto out;
+    if (purge) {
+        /* The row is gone, so no new commit can reference these files. */
+        if (last && strcmp(last, obj.metadata_location) == 0)
+            purge_table(ctx, obj.metadata_location, obj.metadata);
+        else
+            log_warn("purge: %s moved during drop; files left in place", name);
+    }
+out:
+    free(last);
+    free(key);
+    store_obj_cleanup(&obj);
+    return rc;
+}
+
+enum status catalog_table_register(struct catalog_ctx *ctx, const struct catalog_wh *wh,
+                                   const json_t *ns, const json_t *request,
+                                   struct catalog_table_result *out, struct error *err)
+{
+    const char *what = "RegisterTableRequest", *name = NULL, *loc = NULL;
+    bool overwrite = false;
+    char *key = catalog_ns_key(ns), *dotted = NULL, *text = NULL;
+    size_t len = 0;
+    json_t *meta = NULL;
+    struct store_obj existing = {0};
+    enum store_kind kind = 0;
+    enum status rc;
+
+    memset(out, 0, sizeof(*out));
+    if ((rc = jsonx_get_str(request, what, "name", true, &name, err)) ||
+        (rc = jsonx_get_str(request, what, "metadata-location", true, &loc, err)) ||
+        (rc = jsonx_get_bool(request, what, "overwrite", false, &overwrite, err)))
+        goto out;
+    if ((rc = catalog_check_name("table", name, err)))
+        goto out;
+    dotted = catalog_ident_dotted(ns, name);
+    if ((rc = catalog_ns_exists(ctx, wh, ns, err)))
+        goto out;
+    if ((rc = check_location(loc, err)))
+        goto out;
+    rc = store_obj_get(ctx->conn, wh->id, key, name, &existing, err);
+    if (rc == ST_OK && (!overwrite || existing.kind != STORE_TABLE)) {
+        rc = catalog_exists_error(err, existing.kind, false, dotted);
+        goto out;
+    }
+    if (rc && rc != ST_NOT_FOUND)
+        goto out;
+    rc = fileio_read(ctx->cat->io, loc, ctx->cat->opts.max_metadata_bytes, &text, &len, err);
+    if (rc == ST_NOT_FOUND) {
+        rc = error_set(err, ST_NOT_FOUND, ET_NOT_FOUND, "Failed to open input stream for file: %s",
+                       loc);
+        goto out;
+    }
+    if (rc) {
+        rc = catalog_fail_io(err, "Failed to read metadata file", loc);
+        goto out;
+    }
+    if ((rc = meta_parse(text, len, &meta, err))) {
+        char why[ERROR_MSG_MAX];
+        snprintf(why, sizeof(why), "%s", err ? err->msg : "");
+        rc = error_set(err, ST_INVALID, ET_BAD_REQUEST, "Invalid metadata file %s: %s", loc, why);
+        goto out;
+    }
+    {
+        struct store_cas cas = {wh->id,    STORE_TABLE, key, name,
+                                existing.metadata_location, loc,        text};
+        rc = store_obj_commit(ctx->conn, &cas, 1, NULL, &kind, err);
+    }
+    if (rc == ST_EXISTS)
+        rc = catalog_exists_error(err, kind, false, dotted);
+    else if (rc == ST_NOT_FOUND)
+        rc = existing.metadata_location ? table_missing(err, ns, name) : ns_missing(err, ns);
+    else if (rc == ST_CONFLICT)
+        rc = error_set(err, ST_CONFLICT, ET_COMMIT_FAILED,
+                       "Table %s changed while it was being registered", dotted);
+    if (rc)
+        goto out;
+    out->body = catalog_result_body(loc, text, true);
+    catalog_etag(loc, false, out->etag);
+out:
+    store_obj_cleanup(&existing);
+    json_decref(meta);
+    free(text);
+    free(dotted);
+    free(key);
+    return rc;
+}
+
+static enum status parse_ident(const json_t *obj, const char *what, json_t **ns, const char **name,
+                               struct error *err)
+{
+    json_t *id = (json_t *)obj;
+    enum status rc;
+
+    if (!json_is_object(id))
+        return error_set(err, ST_INVALID, ET_BAD_REQUEST, "Invalid %s: must be an object", what);
+    if ((rc = jsonx_get_str_array(id, what, "namespace", true, ns, err)) ||
+        (rc = jsonx_get_str(id, what, "name", true, name, err)))
+        return rc;
+    if ((rc = catalog_check_namespace(*ns, err)) || (rc = catalog_check_name("table", *name, err)))
+        return rc;
+    return ST_OK;
+}
+
+enum status catalog_table_rename(struct catalog_ctx *ctx, const struct catalog_wh *wh,
+                                 const json_t *request, struct error *err)
+{
+    json_t *src_ns, *dst_ns;
+    const char *src_name, *dst_name;
+    char *src_key = NULL, *dst_key = NULL, *src_dot = NULL, *dst_dot = NULL;
+    enum store_kind kind = 0;
+    enum status rc;
+
+    if ((rc = parse_ident(json_object_get(request, "source"), "source", &src_ns, &src_name,
+                          err)) ||
+        (rc = parse_ident(json_object_get(request, "destination"), "destination", &dst_ns,
+                          &dst_name, err)))
+        return rc;
+    src_key = catalog_ns_key(src_ns);
+    dst_key = catalog_ns_key(dst_ns);
+    src_dot = catalog_ident_dotted(src_ns, src_name);
+    dst_dot = catalog_ident_dotted(dst_ns, dst_name);
+    rc = store_obj_rename(ctx->conn, wh->id, STORE_TABLE, src_key, src_name, dst_key, dst_name,
+                          &kind, err);
+    if (rc == ST_NOT_FOUND && err && err->type == ET_NO_SUCH_NAMESPACE)
+        ns_missing(err, dst_ns);
+    else if (rc == ST_NOT_FOUND)
+        table_missing(err, src_ns, src_name);
+    else if (rc == ST_EXISTS && kind == STORE_VIEW)
+        error_set(err, ST_EXISTS, ET_ALREADY_EXISTS, "Cannot rename %s to %s. View already exists",
+                  src_dot, dst_dot);
+    else if (rc == ST_EXISTS)
+        error_set(err, ST_EXISTS, ET_ALREADY_EXISTS, "Table already exists: %s", dst_dot);
+    free(src_key);
+    free(dst_key);
+    free(src_dot);
+    free(dst_dot);
+    return rc;
+}
+
+enum status catalog_table_credentials(struct catalog_ctx *ctx, const struct catalog_wh *wh,
+                                      const json_t *ns, const char *name, json_t **out,
+                                      struct error *err)
+{
+    enum status rc = catalog_table_exists(ctx, wh, ns, name, err);
+
+    /* A local warehouse needs no credentials: the list is empty, not absent. */
+    *out = rc ? NULL : json_pack("{s:[]}", "storage-credentials");
+    return rc;
+}
+
+enum status catalog_table_metrics(struct catalog_ctx *ctx, const struct catalog_wh *wh,
+                                  const json_t *ns, const char *name, const json_t *report,
+                                  struct error *err)
+{
+    const char *type = NULL;
+    enum status rc;
+
+    if ((rc = jsonx_get_str(report, "ReportMetricsRequest", "report-type", true, &type, err)))
+        return rc;
+    if ((rc = catalog_table_exists(ctx, wh, ns, name, err)))
+        return rc;
+    log_debug("metrics report %s for %s", type, name);
+    return ST_OK;
+}
