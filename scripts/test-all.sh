@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# Runs serac's test suites and prints a summary line per suite plus a total.
+# Usage: scripts/test-all.sh [unit|asan|fuzz|api|pyiceberg|rck ...] (default: all)
+set -uo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+JOBS=${JOBS:-2}
+SUITES=("$@")
+[ ${#SUITES[@]} -eq 0 ] && SUITES=(unit asan fuzz api pyiceberg rck)
+RESULTS=()
+TOTAL_PASS=0
+TOTAL_FAIL=0
+mkdir -p "$ROOT/build-logs"
+
+note() { printf '\n=== %s ===\n' "$*"; }
+record() { # suite passed failed
+  RESULTS+=("$(printf '%-10s %5d passed, %d failed' "$1" "$2" "$3")")
+  TOTAL_PASS=$((TOTAL_PASS + $2)); TOTAL_FAIL=$((TOTAL_FAIL + $3))
+}
+
+build_tree() { # dir extra-cmake-args...
+  local dir=$1; shift
+  cmake -S . -B "$dir" -DSERAC_WERROR=ON "$@" >"$ROOT/build-logs/cmake-$(basename "$dir").log" 2>&1 &&
+    cmake --build "$dir" -j "$JOBS" 2>&1 | grep -E 'error|warning|Error' ; return "${PIPESTATUS[0]}"
+}
+
+ctest_suite() { # name dir
+  local name=$1 dir=$2 out
+  out=$(cd "$dir" && ctest --output-on-failure 2>&1); local rc=$?
+  echo "$out" | tail -n 40
+  local line; line=$(echo "$out" | grep -E 'tests passed, [0-9]+ tests failed out of' | tail -1)
+  local total failed
+  total=$(echo "$line" | sed -E 's/.*out of ([0-9]+).*/\1/'); failed=$(echo "$line" | sed -E 's/.* ([0-9]+) tests failed.*/\1/')
+  [ -z "$total" ] && { record "$name" 0 1; return; }
+  record "$name" $((total - failed)) "$failed"
+  [ $rc -eq 0 ] || true
+}
+
+pytest_suite() { # name args...
+  local name=$1; shift
+  local out; out=$("$ROOT/.venv/bin/python" -m pytest -q -p no:cacheprovider "$@" 2>&1); local rc=$?
+  echo "$out" | tail -n 60
+  local line; line=$(echo "$out" | grep -E '^(=+ )?[0-9]+ (passed|failed)|no tests ran|[0-9]+ (passed|failed|error)' | tail -1)
+  local p f e
+  p=$(echo "$line" | grep -oE '[0-9]+ passed' | grep -oE '[0-9]+'); f=$(echo "$line" | grep -oE '[0-9]+ failed' | grep -oE '[0-9]+')
+  e=$(echo "$line" | grep -oE '[0-9]+ error' | grep -oE '[0-9]+')
+  p=${p:-0}; f=$(( ${f:-0} + ${e:-0} ))
+  [ $rc -ne 0 ] && [ "$f" -eq 0 ] && f=1
+  record "$name" "$p" "$f"
+}
+
+for suite in "${SUITES[@]}"; do
+  case $suite in
+    unit)
+      note "unit tests (ctest)"
+      if build_tree build -DCMAKE_BUILD_TYPE=RelWithDebInfo; then ctest_suite unit build; else record unit 0 1; fi ;;
+    asan)
+      note "unit tests under ASan+UBSan (ctest)"
+      if build_tree build-asan -DCMAKE_BUILD_TYPE=Debug -DSERAC_SANITIZE=ON; then
+        ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest_suite asan build-asan
+      else record asan 0 1; fi ;;
+    fuzz)
+      note "fuzzers (libFuzzer, ${FUZZ_SECONDS:-20} s each)"
+      if CC=clang-14 build_tree build-fuzz -DCMAKE_BUILD_TYPE=Debug -DSERAC_FUZZ=ON -DSERAC_TESTS=OFF -DSERAC_SANITIZE=ON; then
+        fp=0; ff=0
+        for f in build-fuzz/fuzz_*; do
+          [ -x "$f" ] || continue
+          corpus="tests/fuzz/corpus/$(basename "$f")"; mkdir -p "$corpus"
+          work=$(mktemp -d)
+          if "$f" -max_total_time="${FUZZ_SECONDS:-20}" -rss_limit_mb=2048 -artifact_prefix="$work/" "$work" "$corpus" >"build-logs/$(basename "$f").log" 2>&1; then
+            fp=$((fp + 1)); echo "$(basename "$f"): $(grep -E '^#[0-9]+.*DONE|Done [0-9]+ runs' "build-logs/$(basename "$f").log" | tail -1)"
+          else
+            ff=$((ff + 1)); echo "$(basename "$f") FAILED:"; tail -n 30 "build-logs/$(basename "$f").log"
+          fi
+          rm -rf "$work"
+        done
+        record fuzz "$fp" "$ff"
+      else record fuzz 0 1; fi ;;
+    api|pyiceberg|rck)
+      [ -x build/serac ] || build_tree build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+      case $suite in
+        api) note "API tests (pytest)"; pytest_suite api tests/api ;;
+        pyiceberg) note "PyIceberg scenario (pytest)"; pytest_suite pyiceberg tests/pyiceberg ;;
+        rck)
+          note "Iceberg REST Compatibility Kit (Maven Surefire)"
+          out=$(scripts/run-rck.sh 2>&1); rc=$?
+          echo "$out" | grep -vE '^\[INFO\] Download|^Download' | tail -n 60
+          line=$(echo "$out" | grep -E 'Tests run: [0-9]+, Failures: [0-9]+, Errors: [0-9]+' | tail -1)
+          t=$(echo "$line" | sed -E 's/.*Tests run: ([0-9]+).*/\1/'); fl=$(echo "$line" | sed -E 's/.*Failures: ([0-9]+).*/\1/')
+          er=$(echo "$line" | sed -E 's/.*Errors: ([0-9]+).*/\1/'); sk=$(echo "$line" | sed -E 's/.*Skipped: ([0-9]+).*/\1/')
+          if [ -z "$line" ]; then record rck 0 1; else
+            bad=$((fl + er)); [ $rc -ne 0 ] && [ $bad -eq 0 ] && bad=1
+            record rck $((t - fl - er - sk)) "$bad"; fi ;;
+      esac ;;
+    *) echo "unknown suite $suite" >&2; exit 2 ;;
+  esac
+done
+
+note "summary"
+for r in "${RESULTS[@]}"; do echo "$r"; done
+echo "total: $TOTAL_PASS passed, $TOTAL_FAIL failed"
+[ "$TOTAL_FAIL" -eq 0 ]
