@@ -1,0 +1,176 @@
+/* test_core.c - core/: the error table, capped buffers, strict JSON, UUIDs. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <string.h>
+
+#include "core/buf.h"
+#include "core/ids.h"
+#include "core/jsonx.h"
+#include "core/status.h"
+
+static void test_error_table(void **state)
+{
+    struct error err;
+    static const struct {
+        enum errtype type;
+        int code;
+        const char *name;
+    } cases[] = {
+        {ET_NO_SUCH_TABLE, 404, "NoSuchTableException"},
+        {ET_NO_SUCH_NAMESPACE, 404, "NoSuchNamespaceException"},
+        {ET_NOT_FOUND, 404, "NotFoundException"},
+        {ET_ALREADY_EXISTS, 409, "AlreadyExistsException"},
+        {ET_NAMESPACE_NOT_EMPTY, 409, "NamespaceNotEmptyException"},
+        {ET_COMMIT_FAILED, 409, "CommitFailedException"},
+        {ET_COMMIT_STATE_UNKNOWN, 500, "CommitStateUnknownException"},
+        {ET_BAD_REQUEST, 400, "BadRequestException"},
+        {ET_ILLEGAL_ARGUMENT, 400, "IllegalArgumentException"},
+        {ET_UNSUPPORTED_OPERATION, 406, "UnsupportedOperationException"},
+        {ET_PAYLOAD_TOO_LARGE, 413, "PayloadTooLargeException"},
+        {ET_UNPROCESSABLE, 422, "UnprocessableEntityException"},
+        {ET_SERVICE_UNAVAILABLE, 503, "ServiceUnavailableException"},
+        {ET_NO_SUCH_WAREHOUSE, 404, "NoSuchWarehouseException"},
+    };
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        assert_int_equal(error_set(&err, ST_INVALID, cases[i].type, "m %d", 1), ST_INVALID);
+        assert_int_equal(error_http_code(&err), cases[i].code);
+        assert_string_equal(error_type_name(&err), cases[i].name);
+        assert_string_equal(err.msg, "m 1");
+    }
+    /* No type: the status decides, and 201 never appears. */
+    error_set(&err, ST_CONFLICT, ET_NONE, "x");
+    assert_int_equal(error_http_code(&err), 409);
+    error_set(&err, ST_NOT_FOUND, ET_NONE, "x");
+    assert_int_equal(error_http_code(&err), 404);
+    error_set(&err, ST_IO, ET_NONE, "x");
+    assert_int_equal(error_http_code(&err), 500);
+    error_set(&err, ST_UNAVAILABLE, ET_NONE, "x");
+    assert_int_equal(error_http_code(&err), 503);
+    assert_int_equal(error_set(NULL, ST_EXISTS, ET_NONE, "ignored"), ST_EXISTS);
+}
+
+static void test_error_body(void **state)
+{
+    struct error err;
+    json_t *body;
+
+    error_set(&err, ST_NOT_FOUND, ET_NO_SUCH_TABLE, "Table does not exist: a.b");
+    body = jsonx_error_body(&err);
+    assert_string_equal(json_string_value(json_object_get(json_object_get(body, "error"),
+                                                          "message")),
+                        "Table does not exist: a.b");
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(body, "error"), "type")),
+        "NoSuchTableException");
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(body, "error"), "code")),
+                     404);
+    assert_int_equal(json_object_size(json_object_get(body, "error")), 3);
+    json_decref(body);
+}
+
+static void test_buf_cap(void **state)
+{
+    struct buf b;
+
+    buf_init(&b, 8);
+    assert_int_equal(buf_puts(&b, "12345"), ST_OK);
+    assert_int_equal(buf_puts(&b, "6789"), ST_INVALID); /* would be 9 > 8 */
+    assert_int_equal(b.len, 5);
+    assert_string_equal(b.data, "12345");
+    assert_int_equal(buf_printf(&b, "%d", 678), ST_OK);
+    assert_string_equal(b.data, "12345678");
+    assert_int_equal(buf_append(&b, "x", 1), ST_INVALID);
+    char *s = buf_take(&b);
+    assert_string_equal(s, "12345678");
+    free(s);
+    assert_null(b.data);
+    buf_cleanup(&b);
+}
+
+static void test_jsonx_strict(void **state)
+{
+    json_t *v = NULL;
+    struct error err;
+    const char *big = "{\"id\":9223372036854775807,\"neg\":-9223372036854775808}";
+
+    assert_int_equal(jsonx_parse_object(big, strlen(big), &v, &err), ST_OK);
+    assert_true(json_integer_value(json_object_get(v, "id")) == INT64_MAX);
+    assert_true(json_integer_value(json_object_get(v, "neg")) == INT64_MIN);
+    char *out = jsonx_dump(v);
+    assert_string_equal(out, "{\"id\":9223372036854775807,\"neg\":-9223372036854775808}");
+    free(out);
+    json_decref(v);
+    /* Overflow, duplicates, truncation, garbage and non-objects are all refused. */
+    static const char *bad[] = {"{\"id\":9223372036854775808}", "{\"a\":1,\"a\":2}", "{\"a\":",
+                                "{} x", "[1]", "", "nul"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        error_clear(&err);
+        assert_int_equal(jsonx_parse_object(bad[i], strlen(bad[i]), &v, &err), ST_INVALID);
+        assert_null(v);
+        assert_int_equal(error_http_code(&err), 400);
+        assert_true(strlen(err.msg) > 0);
+    }
+}
+
+static void test_jsonx_getters(void **state)
+{
+    json_t *o = json_pack("{s:s, s:i, s:b, s:{s:s}, s:[s], s:n, s:{s:i}}", "s", "x", "i", 5, "b",
+                          1, "m", "k", "v", "a", "q", "nul", "bad", "k", 1);
+    const char *s = NULL;
+    int64_t i = 0;
+    bool b = false;
+    json_t *j = NULL;
+    struct error err;
+
+    assert_int_equal(jsonx_get_str(o, "T", "s", true, &s, &err), ST_OK);
+    assert_string_equal(s, "x");
+    assert_int_equal(jsonx_get_int(o, "T", "i", true, &i, &err), ST_OK);
+    assert_int_equal(i, 5);
+    assert_int_equal(jsonx_get_bool(o, "T", "b", true, &b, &err), ST_OK);
+    assert_true(b);
+    assert_int_equal(jsonx_get_str_map(o, "T", "m", true, &j, &err), ST_OK);
+    assert_int_equal(jsonx_get_str_array(o, "T", "a", true, &j, &err), ST_OK);
+    /* null counts as absent; absent optional leaves the output alone. */
+    s = "keep";
+    assert_int_equal(jsonx_get_str(o, "T", "nul", false, &s, &err), ST_OK);
+    assert_string_equal(s, "keep");
+    assert_int_equal(jsonx_get_str(o, "T", "missing", true, &s, &err), ST_INVALID);
+    assert_string_equal(err.msg, "Invalid T: missing field 'missing'");
+    assert_int_equal(jsonx_get_str(o, "T", "i", true, &s, &err), ST_INVALID);
+    assert_string_equal(err.msg, "Invalid T: field 'i' must be a string");
+    assert_int_equal(jsonx_get_str_map(o, "T", "bad", true, &j, &err), ST_INVALID);
+    assert_int_equal(jsonx_get_int(o, "T", "s", true, &i, &err), ST_INVALID);
+    json_decref(o);
+}
+
+static void test_uuids(void **state)
+{
+    char a[IDS_UUID_LEN + 1], b[IDS_UUID_LEN + 1];
+
+    ids_uuid_v4(a);
+    ids_uuid_v4(b);
+    assert_true(ids_is_uuid(a));
+    assert_string_not_equal(a, b);
+    assert_int_equal(a[14], '4');
+    ids_uuid_v7(a);
+    assert_true(ids_is_uuid(a));
+    assert_int_equal(a[14], '7');
+    assert_false(ids_is_uuid("not-a-uuid"));
+    assert_false(ids_is_uuid("9c12ab6b-7e0e-4d2b-9d3a-5a4b2f1f7d1g"));
+    assert_true(ids_is_uuid("9C12AB6B-7E0E-4D2B-9D3A-5A4B2F1F7D10"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_error_table), cmocka_unit_test(test_error_body),
+        cmocka_unit_test(test_buf_cap),     cmocka_unit_test(test_jsonx_strict),
+        cmocka_unit_test(test_jsonx_getters), cmocka_unit_test(test_uuids),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
