@@ -1,0 +1,82 @@
+/*
+ * backend.h - the vtable every store backend implements (store/ internal).
+ *
+ * store.c owns the public functions of store.h and forwards each call to the
+ * backend through struct store_backend_ops. A backend embeds struct store as
+ * the first member of its own store object and struct store_conn as the first
+ * member of its connection object, so it can cast the public pointers back.
+ * Each operation has exactly the contract of the store.h function of the same
+ * name; see there.
+ */
+#ifndef SERAC_STORE_BACKEND_H
+#define SERAC_STORE_BACKEND_H
+
+#include "store/store.h"
+
+struct store_backend_ops {
+    const char *name; /* "sqlite", "postgres": for logs and messages */
+    void (*close)(struct store *st);
+    enum status (*connect)(struct store *st, struct store_conn **out, struct error *err);
+    void (*disconnect)(struct store_conn *c);
+    enum status (*ping)(struct store_conn *c, struct error *err);
+
+    enum status (*warehouse_ensure)(struct store_conn *c, const char *name, const char *location,
+                                    struct store_warehouse *out, struct error *err);
+    enum status (*warehouse_get)(struct store_conn *c, const char *name,
+                                 struct store_warehouse *out, struct error *err);
+
+    enum status (*ns_create)(struct store_conn *c, int64_t wh, const char *ns,
+                             const char *properties, struct error *err);
+    enum status (*ns_get)(struct store_conn *c, int64_t wh, const char *ns, char **properties,
+                          struct error *err);
+    enum status (*ns_list)(struct store_conn *c, int64_t wh, const char *parent, const char *after,
+                           size_t limit, struct store_page *out, struct error *err);
+    enum status (*ns_drop)(struct store_conn *c, int64_t wh, const char *ns, int64_t *tables,
+                           int64_t *views, int64_t *children, struct error *err);
+    enum status (*ns_update_props)(struct store_conn *c, int64_t wh, const char *ns,
+                                   const char *updates, const char *removals, char **old_props,
+                                   struct error *err);
+
+    enum status (*obj_get)(struct store_conn *c, int64_t wh, const char *ns, const char *name,
+                           struct store_obj *out, struct error *err);
+    enum status (*obj_list)(struct store_conn *c, int64_t wh, const char *ns, enum store_kind kind,
+                            const char *after, size_t limit, struct store_page *out,
+                            struct error *err);
+    enum status (*obj_commit)(struct store_conn *c, const struct store_cas *items, size_t n,
+                              size_t *failed, enum store_kind *existing_kind, struct error *err);
+    enum status (*obj_drop)(struct store_conn *c, int64_t wh, const char *ns, const char *name,
+                            enum store_kind kind, char **metadata_location, struct error *err);
+    enum status (*obj_rename)(struct store_conn *c, int64_t wh, enum store_kind kind,
+                              const char *src_ns, const char *src_name, const char *dst_ns,
+                              const char *dst_name, enum store_kind *existing_kind,
+                              struct error *err);
+};
+
+/* The head of every backend's store object. */
+struct store {
+    const struct store_backend_ops *ops;
+};
+
+/* The head of every backend's connection object. */
+struct store_conn {
+    struct store *st;
+};
+
+/*
+ * One embedded migration: the build turns src/store/migrations/<backend>/NNNN_*.sql
+ * into an array of these ending with {0, NULL} (cmake/embed_migrations.cmake).
+ */
+struct store_migration {
+    int version;
+    const char *sql;
+};
+
+/*
+ * store_sqlite_open opens (creating it and its parent directory if needed)
+ * the SQLite database file at path and applies pending migrations in one
+ * BEGIN IMMEDIATE transaction. ST_UNAVAILABLE when the file cannot be opened
+ * or stays locked; ST_INTERNAL when a migration fails.
+ */
+enum status store_sqlite_open(const char *path, struct store **out, struct error *err);
+
+#endif

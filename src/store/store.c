@@ -1,0 +1,237 @@
+/*
+ * store.c - the public store interface: picks a backend from the URL and
+ * forwards every call through the backend's vtable (store/backend.h).
+ *
+ * Argument checks common to all backends live here, so a backend only sees
+ * well-formed calls.
+ */
+#include "store/backend.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+/*
+ * url_scheme returns the length of url's "scheme:" prefix (without the
+ * colon), or 0 when url does not start with one. A scheme is a letter followed
+ * by letters, digits, '+', '-' or '.', at least two characters long so that a
+ * drive-letter-like path is never taken for one.
+ */
+static size_t url_scheme(const char *url)
+{
+    size_t i;
+
+    if (!isalpha((unsigned char)url[0]))
+        return 0;
+    for (i = 1; url[i] && url[i] != ':'; i++) {
+        unsigned char ch = (unsigned char)url[i];
+
+        if (!isalnum(ch) && ch != '+' && ch != '-' && ch != '.')
+            return 0;
+    }
+    return url[i] == ':' && i >= 2 ? i : 0;
+}
+
+enum status store_open(const char *url, struct store **out, struct error *err)
+{
+    const char *path = url;
+    size_t n;
+
+    *out = NULL;
+    if (!url || !*url)
+        return error_set(err, ST_INVALID, ET_ILLEGAL_ARGUMENT, "Empty store URL");
+    n = url_scheme(url);
+    if (n) {
+        if (n != 6 || strncmp(url, "sqlite", 6) != 0)
+            return error_set(err, ST_INVALID, ET_ILLEGAL_ARGUMENT,
+                             "Unsupported store URL scheme '%.*s' (this build supports sqlite)",
+                             (int)n, url);
+        path = url + 7;
+        /* "sqlite://PATH": PATH follows the two slashes, so "sqlite:///abs" is "/abs". */
+        if (strncmp(path, "//", 2) == 0)
+            path += 2;
+    }
+    if (!*path)
+        return error_set(err, ST_INVALID, ET_ILLEGAL_ARGUMENT, "Store URL '%s' names no file", url);
+    return store_sqlite_open(path, out, err);
+}
+
+void store_close(struct store *st)
+{
+    if (st)
+        st->ops->close(st);
+}
+
+enum status store_connect(struct store *st, struct store_conn **out, struct error *err)
+{
+    *out = NULL;
+    return st->ops->connect(st, out, err);
+}
+
+void store_disconnect(struct store_conn *c)
+{
+    if (c)
+        c->st->ops->disconnect(c);
+}
+
+enum status store_ping(struct store_conn *c, struct error *err)
+{
+    return c->st->ops->ping(c, err);
+}
+
+enum status store_warehouse_ensure(struct store_conn *c, const char *name, const char *location,
+                                   struct store_warehouse *out, struct error *err)
+{
+    memset(out, 0, sizeof(*out));
+    if (!name || !*name || !location)
+        return error_set(err, ST_INVALID, ET_ILLEGAL_ARGUMENT,
+                         "A warehouse needs a name and a location");
+    return c->st->ops->warehouse_ensure(c, name, location, out, err);
+}
+
+enum status store_warehouse_get(struct store_conn *c, const char *name, struct store_warehouse *out,
+                                struct error *err)
+{
+    memset(out, 0, sizeof(*out));
+    if (!name)
+        return error_set(err, ST_NOT_FOUND, ET_NO_SUCH_WAREHOUSE, "No warehouse name given");
+    return c->st->ops->warehouse_get(c, name, out, err);
+}
+
+void store_warehouse_cleanup(struct store_warehouse *w)
+{
+    if (!w)
+        return;
+    free(w->name);
+    free(w->location);
+    w->name = NULL;
+    w->location = NULL;
+}
+
+enum status store_ns_create(struct store_conn *c, int64_t wh, const char *ns,
+                            const char *properties, struct error *err)
+{
+    if (!ns || !*ns)
+        return error_set(err, ST_INVALID, ET_ILLEGAL_ARGUMENT, "Empty namespace name");
+    return c->st->ops->ns_create(c, wh, ns, properties, err);
+}
+
+enum status store_ns_get(struct store_conn *c, int64_t wh, const char *ns, char **properties,
+                         struct error *err)
+{
+    *properties = NULL;
+    return c->st->ops->ns_get(c, wh, ns, properties, err);
+}
+
+enum status store_ns_list(struct store_conn *c, int64_t wh, const char *parent, const char *after,
+                          size_t limit, struct store_page *out, struct error *err)
+{
+    memset(out, 0, sizeof(*out));
+    if (limit < 1)
+        return error_set(err, ST_INVALID, ET_ILLEGAL_ARGUMENT, "Page size must be at least 1");
+    return c->st->ops->ns_list(c, wh, parent ? parent : "", after ? after : "", limit, out, err);
+}
+
+enum status store_ns_drop(struct store_conn *c, int64_t wh, const char *ns, int64_t *tables,
+                          int64_t *views, int64_t *children, struct error *err)
+{
+    int64_t t = 0, v = 0, ch = 0;
+    enum status rc = c->st->ops->ns_drop(c, wh, ns, &t, &v, &ch, err);
+
+    if (tables)
+        *tables = t;
+    if (views)
+        *views = v;
+    if (children)
+        *children = ch;
+    return rc;
+}
+
+enum status store_ns_update_props(struct store_conn *c, int64_t wh, const char *ns,
+                                  const char *updates, const char *removals, char **old_props,
+                                  struct error *err)
+{
+    *old_props = NULL;
+    return c->st->ops->ns_update_props(c, wh, ns, updates, removals, old_props, err);
+}
+
+enum status store_obj_get(struct store_conn *c, int64_t wh, const char *ns, const char *name,
+                          struct store_obj *out, struct error *err)
+{
+    memset(out, 0, sizeof(*out));
+    return c->st->ops->obj_get(c, wh, ns, name, out, err);
+}
+
+void store_obj_cleanup(struct store_obj *o)
+{
+    if (!o)
+        return;
+    free(o->ns);
+    free(o->name);
+    free(o->metadata_location);
+    free(o->metadata);
+    o->ns = o->name = o->metadata_location = o->metadata = NULL;
+}
+
+enum status store_obj_list(struct store_conn *c, int64_t wh, const char *ns, enum store_kind kind,
+                           const char *after, size_t limit, struct store_page *out,
+                           struct error *err)
+{
+    memset(out, 0, sizeof(*out));
+    if (limit < 1)
+        return error_set(err, ST_INVALID, ET_ILLEGAL_ARGUMENT, "Page size must be at least 1");
+    return c->st->ops->obj_list(c, wh, ns, kind, after ? after : "", limit, out, err);
+}
+
+enum status store_obj_commit(struct store_conn *c, const struct store_cas *items, size_t n,
+                             size_t *failed, enum store_kind *existing_kind, struct error *err)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        const struct store_cas *it = &items[i];
+
+        if (!it->ns || !it->name || !*it->name || !it->new_location || !it->new_metadata ||
+            (it->kind != STORE_TABLE && it->kind != STORE_VIEW)) {
+            if (failed)
+                *failed = i;
+            return error_set(err, ST_INVALID, ET_ILLEGAL_ARGUMENT, "Commit item %zu is incomplete",
+                             i);
+        }
+    }
+    if (n == 0)
+        return ST_OK;
+    return c->st->ops->obj_commit(c, items, n, failed, existing_kind, err);
+}
+
+enum status store_obj_drop(struct store_conn *c, int64_t wh, const char *ns, const char *name,
+                           enum store_kind kind, char **metadata_location, struct error *err)
+{
+    if (metadata_location)
+        *metadata_location = NULL;
+    return c->st->ops->obj_drop(c, wh, ns, name, kind, metadata_location, err);
+}
+
+enum status store_obj_rename(struct store_conn *c, int64_t wh, enum store_kind kind,
+                             const char *src_ns, const char *src_name, const char *dst_ns,
+                             const char *dst_name, enum store_kind *existing_kind,
+                             struct error *err)
+{
+    if (!dst_name || !*dst_name)
+        return error_set(err, ST_INVALID, ET_ILLEGAL_ARGUMENT, "Empty destination name");
+    return c->st->ops->obj_rename(c, wh, kind, src_ns, src_name, dst_ns, dst_name, existing_kind,
+                                  err);
+}
+
+void store_page_cleanup(struct store_page *p)
+{
+    size_t i;
+
+    if (!p)
+        return;
+    for (i = 0; i < p->n; i++)
+        free(p->names[i]);
+    free(p->names);
+    free(p->next_token);
+    memset(p, 0, sizeof(*p));
+}
