@@ -1,0 +1,143 @@
+"""GET /v1/config, health, request IDs and CORS."""
+
+import re
+
+import openapi_check
+from helpers import assert_error
+
+# Catalog routes the core server implements; each must be advertised in `endpoints`.
+REQUIRED_ENDPOINTS = [
+    "GET /v1/{prefix}/namespaces",
+    "POST /v1/{prefix}/namespaces",
+    "GET /v1/{prefix}/namespaces/{namespace}",
+    "HEAD /v1/{prefix}/namespaces/{namespace}",
+    "DELETE /v1/{prefix}/namespaces/{namespace}",
+    "POST /v1/{prefix}/namespaces/{namespace}/properties",
+    "GET /v1/{prefix}/namespaces/{namespace}/tables",
+    "POST /v1/{prefix}/namespaces/{namespace}/tables",
+    "GET /v1/{prefix}/namespaces/{namespace}/tables/{table}",
+    "HEAD /v1/{prefix}/namespaces/{namespace}/tables/{table}",
+    "POST /v1/{prefix}/namespaces/{namespace}/tables/{table}",
+    "DELETE /v1/{prefix}/namespaces/{namespace}/tables/{table}",
+    "POST /v1/{prefix}/namespaces/{namespace}/register",
+    "POST /v1/{prefix}/namespaces/{namespace}/tables/{table}/metrics",
+    "GET /v1/{prefix}/namespaces/{namespace}/tables/{table}/credentials",
+    "POST /v1/{prefix}/tables/rename",
+]
+
+
+def test_config_defaults(api):
+    r = api.get("/v1/config")
+    assert r.status == 200, r
+    assert r.schema == "CatalogConfig"
+    assert isinstance(r.body["defaults"], dict)
+    assert r.body["overrides"].get("prefix") == "default"
+    assert r.headers["Content-Type"].startswith("application/json")
+
+
+def test_config_warehouse_default_param(api):
+    plain = api.get("/v1/config").body
+    r = api.get("/v1/config", params={"warehouse": "default"})
+    assert r.status == 200, r
+    assert r.body["overrides"]["prefix"] == "default"
+    assert r.body["overrides"] == plain["overrides"]
+
+
+def test_config_unknown_warehouse_404(api):
+    r = api.get("/v1/config", params={"warehouse": "no_such_warehouse_xyz"})
+    assert_error(r, 404, "NoSuchWarehouseException")
+
+
+def test_config_endpoints_format(api):
+    eps = api.get("/v1/config").body.get("endpoints")
+    assert isinstance(eps, list) and eps, "endpoints must be advertised"
+    assert len(eps) == len(set(eps)), f"duplicate endpoints: {eps}"
+    spec_paths = openapi_check.spec()["paths"]
+    for e in eps:
+        assert re.fullmatch(r"(GET|HEAD|POST|DELETE|PUT) /v1/\{prefix\}/\S+", e), \
+            f"endpoint {e!r} is not exactly 'VERB /v1/{{prefix}}/...'"
+        verb, path = e.split(" ")
+        assert path in spec_paths, f"endpoint {e!r} is not a spec path"
+        assert verb.lower() in spec_paths[path], f"endpoint {e!r}: the spec has no {verb} there"
+
+
+def test_config_endpoints_include_core_and_head(api):
+    eps = set(api.get("/v1/config").body["endpoints"])
+    missing = [e for e in REQUIRED_ENDPOINTS if e not in eps]
+    assert not missing, f"endpoints not advertised: {missing}"
+
+
+def test_config_never_empty_prefix(api):
+    cfg = api.get("/v1/config").body
+    for m in (cfg["defaults"], cfg["overrides"]):
+        assert m.get("prefix", "x") != ""
+        assert all(isinstance(v, str) for v in m.values()), m
+
+
+def test_routes_with_and_without_prefix_agree(api, ns):
+    with_prefix = api.get(f"/v1/default/namespaces/{ns[0]}")
+    without = api.get(f"/v1/namespaces/{ns[0]}")
+    assert with_prefix.status == 200 and without.status == 200, (with_prefix, without)
+    assert with_prefix.body["namespace"] == without.body["namespace"] == ns
+
+
+def test_unknown_prefix_is_404(api):
+    r = api.get("/v1/no_such_prefix_xyz/namespaces")
+    assert r.status == 404, r
+
+
+def test_health(api):
+    for path in ("/health/live", "/health/ready"):
+        r = api.get(path)
+        assert r.status == 200, r
+
+
+def test_request_id_echoed(api):
+    rid = "test-req-1234-abcd"
+    r = api.get("/v1/config", headers={"X-Request-ID": rid})
+    assert r.headers.get("X-Request-ID") == rid
+
+
+def test_request_id_generated(api):
+    a = api.get("/v1/config").headers.get("X-Request-ID")
+    b = api.get("/v1/config").headers.get("X-Request-ID")
+    assert a and b, "X-Request-ID must be generated when the client sends none"
+    assert a != b
+
+
+def test_request_id_on_errors(api):
+    rid = "err-req-5678"
+    r = api.get("/v1/default/namespaces/definitely_missing_ns", headers={"X-Request-ID": rid})
+    assert r.status == 404
+    assert r.headers.get("X-Request-ID") == rid
+
+
+def test_no_cors_headers_without_flag(api):
+    r = api.get("/v1/config", headers={"Origin": "http://example.test"})
+    assert "Access-Control-Allow-Origin" not in r.headers
+
+
+def test_cors_preflight(start_server):
+    from rest_client import RestClient
+    srv = start_server("--cors-origins", "http://allowed.test,http://other.test")
+    c = RestClient(srv.url)
+    r = c.request("OPTIONS", "/v1/default/namespaces", headers={
+        "Origin": "http://allowed.test",
+        "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "content-type,x-request-id"})
+    assert r.status in (200, 204), r
+    assert r.headers.get("Access-Control-Allow-Origin") in ("http://allowed.test", "*"), r.headers
+    methods = r.headers.get("Access-Control-Allow-Methods", "").upper()
+    assert "POST" in methods, r.headers
+    allowed_headers = r.headers.get("Access-Control-Allow-Headers", "").lower()
+    assert "content-type" in allowed_headers or allowed_headers == "*", r.headers
+
+    # an actual request from an allowed origin carries the header too
+    r = c.get("/v1/config", headers={"Origin": "http://other.test"})
+    assert r.status == 200
+    assert r.headers.get("Access-Control-Allow-Origin") in ("http://other.test", "*")
+
+    # an origin not in the list gets no grant
+    r = c.request("OPTIONS", "/v1/default/namespaces", headers={
+        "Origin": "http://evil.test", "Access-Control-Request-Method": "POST"})
+    assert r.headers.get("Access-Control-Allow-Origin") not in ("http://evil.test", "*")
