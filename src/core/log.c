@@ -67,7 +67,7 @@ static void emit(enum log_level level, const char *msg, const json_t *fields)
         json_object_foreach((json_t *)fields, key, value)
             json_object_set(line, key, value);
     }
-    text = json_dumps(line, JSON_COMPACT | JSON_ENSURE_ASCII);
+    text = json_dumps(line, JSON_COMPACT | JSON_ENSURE_ASCII | JSON_REAL_PRECISION(10));
     if (text) {
         /* One fputs per line: stdio locks the stream, so lines never interleave. */
         size_t n = strlen(text);

@@ -69,7 +69,7 @@ enum status error_set(struct error *err, enum status st, enum errtype type, cons
 
 /* error_vset is error_set taking a va_list. */
 enum status error_vset(struct error *err, enum status st, enum errtype type, const char *fmt,
-                       va_list ap);
+                       va_list ap) __attribute__((format(printf, 4, 0)));
 
 /* error_clear resets err to "no error". err may be NULL. */
 void error_clear(struct error *err);
