@@ -35,10 +35,9 @@ def test_append_commit(api, table):
     assert [e["metadata-file"] for e in md["metadata-log"]] == [before["metadata-location"]]
     assert md["metadata-log"][0]["timestamp-ms"] == md0["last-updated-ms"]
 
-    # the file on disk is the committed metadata
+    # the file on disk is exactly the committed metadata
     on_disk = json.loads(local_path(new_loc).read_text())
-    assert on_disk["current-snapshot-id"] == sid
-    assert on_disk["table-uuid"] == md["table-uuid"]
+    assert on_disk == md
 
     loaded = api.load_table(table.ns, table.name).body
     assert loaded["metadata-location"] == new_loc
@@ -231,10 +230,12 @@ def test_metadata_file_chain(api, table):
     for name in metadata_files(md):
         assert helpers.METADATA_FILE_RE.match(name), name
     assert len(metadata_files(md)) == 5
-    # each file holds the metadata of its own version
+    # each file holds the metadata of its own version; the last one is what load returns
     for i, loc in enumerate(locs[1:]):
         on_disk = json.loads(local_path(loc).read_text())
         assert on_disk["properties"]["step"] == str(i)
+        assert len(on_disk["metadata-log"]) == i + 1
+    assert json.loads(local_path(locs[-1]).read_text()) == md
 
 
 def test_previous_versions_max_trims_log(api, ns):

@@ -141,3 +141,22 @@ def test_concurrent_creates_one_winner(api, ns):
 
     _run_threads(worker)
     assert results[200] == 1 and results[409] == THREADS - 1, results
+
+
+@pytest.mark.slow
+def test_concurrent_namespace_creates_one_winner(api):
+    name = unique("contested_ns")
+    results = Counter()
+    lock = threading.Lock()
+
+    def worker(i):
+        r = api.create_namespace([name], {"writer": str(i)}, expect=None)
+        with lock:
+            results[r.status] += 1
+        if r.status != 200:
+            helpers.assert_error(r, 409, "AlreadyExistsException")
+
+    _run_threads(worker)
+    assert results[200] == 1 and results[409] == THREADS - 1, results
+    top = api.get(f"{api.p}/namespaces").body["namespaces"]
+    assert top.count([name]) == 1

@@ -141,3 +141,29 @@ def test_cors_preflight(start_server):
     r = c.request("OPTIONS", "/v1/default/namespaces", headers={
         "Origin": "http://evil.test", "Access-Control-Request-Method": "POST"})
     assert r.headers.get("Access-Control-Allow-Origin") not in ("http://evil.test", "*")
+
+
+def test_request_id_odd_values_are_not_echoed_raw(api, server):
+    import socket
+    from urllib.parse import urlsplit
+    u = urlsplit(server.url)
+    for rid in (b"x" * 5000, b"bad\x01id", b"quote\"and<html>"):
+        req = (b"GET /v1/config HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+               b"X-Request-ID: " + rid + b"\r\n\r\n")
+        with socket.create_connection((u.hostname, u.port), timeout=5) as s:
+            s.sendall(req)
+            data = b""
+            while True:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+        head = data.split(b"\r\n\r\n", 1)[0]
+        status = int(head.split(b" ", 2)[1])
+        assert status in (200, 400, 431), head[:200]
+        for line in head.split(b"\r\n")[1:]:
+            if line.lower().startswith(b"x-request-id:"):
+                value = line.split(b":", 1)[1].strip()
+                assert len(value) <= 256, "request ID must be capped"
+                assert all(0x20 <= c < 0x7f for c in value), value
+    assert api.get("/health/ready").status == 200

@@ -41,8 +41,7 @@ def test_create_default_location(api, server, ns):
     assert helpers.file_version(loc) == 0
     import json
     on_disk = json.loads(path.read_text())
-    assert on_disk["table-uuid"] == md["table-uuid"]
-    assert on_disk["location"] == md["location"]
+    assert on_disk == md, "the metadata file must hold exactly the returned metadata"
     assert md["format-version"] == 2, "the default format version is 2"
     assert isinstance(r.body.get("config", {}), dict)
 
@@ -319,6 +318,16 @@ def _table_with_two_files(api, ns, name):
     return r.body["metadata"], r.body["metadata-location"]
 
 
+def _files_left(directory, seconds=10.0):
+    """Regular files under `directory`, waiting up to `seconds` for them to disappear."""
+    deadline = time.monotonic() + seconds
+    while True:
+        left = [os.path.join(r, n) for r, _, names in os.walk(directory) for n in names]
+        if not left or time.monotonic() > deadline:
+            return left
+        time.sleep(0.1)
+
+
 @pytest.mark.parametrize("value", ["true", "True", "TRUE"])
 def test_drop_purge(api, ns, value):
     name = unique("purge")
@@ -329,7 +338,28 @@ def test_drop_purge(api, ns, value):
     assert r.status == 204, r
     assert api.head(api.table_url(ns, name)).status == 404
     assert _wait_gone(local_path(loc)), "purge must delete the metadata files"
-    assert _wait_gone(table_dir), f"purge must remove the table directory {table_dir}"
+    left = _files_left(table_dir)
+    assert not left, f"purge left files in the table directory: {left}"
+
+
+def test_purge_after_rename_keeps_new_table(api, ns):
+    """A table created at the old name reuses the old location; purging the renamed table
+    must delete only the files that belong to it (RCK dropAfterRenameDoesntCorruptTable)."""
+    api.create_table(ns, "first")
+    api.commit(ns, "first", [], [{"action": "set-properties", "updates": {"v": "1"}}])
+    r = _rename(api, ns, "first", ns, "moved")
+    assert r.status in (200, 204), r
+    newer = api.create_table(ns, "first").body
+    newer = api.commit(ns, "first", [], [
+        {"action": "set-properties", "updates": {"v": "2"}}]).body
+    assert api.delete(api.table_url(ns, "moved"), params={"purgeRequested": "true"}).status == 204
+    time.sleep(0.5)
+    loaded = api.load_table(ns, "first", expect=None)
+    assert loaded.status == 200, f"purging the renamed table broke the new one: {loaded!r}"
+    assert loaded.body["metadata-location"] == newer["metadata-location"]
+    for e in newer["metadata"]["metadata-log"]:
+        assert local_path(e["metadata-file"]).is_file(), e
+    assert local_path(newer["metadata-location"]).is_file()
 
 
 @pytest.mark.parametrize("value", [None, "false", "False"])
@@ -450,6 +480,25 @@ def test_rename(api, table):
     assert names == ["renamed"]
     # the renamed table still takes commits
     api.commit(table.ns, "renamed", [], [{"action": "set-properties", "updates": {"r": "1"}}])
+
+
+def test_rename_across_namespaces(api, table):
+    other = [unique("dest")]
+    api.create_namespace(other)
+    uuid_ = table.created["metadata"]["table-uuid"]
+    r = _rename(api, table.ns, table.name, other, "moved")
+    if r.status == 406:
+        assert_error(r, 406, "UnsupportedOperationException")
+        assert api.head(api.table_url(table.ns, table.name)).status == 204
+        return
+    assert r.status in (200, 204), r
+    assert api.head(api.table_url(table.ns, table.name)).status == 404
+    assert api.load_table(other, "moved").body["metadata"]["table-uuid"] == uuid_
+    assert api.get(f"{api.ns_url(table.ns)}/tables").body["identifiers"] == []
+    assert api.get(f"{api.ns_url(other)}/tables").body["identifiers"] == \
+        [{"namespace": other, "name": "moved"}]
+    # the source namespace is empty now and can be dropped
+    assert api.delete(api.ns_url(table.ns)).status == 204
 
 
 def test_rename_missing_source_404(api, ns):
