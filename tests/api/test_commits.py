@@ -370,3 +370,166 @@ def test_noop_commit_keeps_location(api, table):
     md = api.load_table(table.ns, table.name).body
     r = api.commit(table.ns, table.name, [uuid_requirement(md["metadata"])], [])
     assert r.body["metadata-location"] == md["metadata-location"]
+
+
+# -- update semantics (rest-spec.md §6) ----------------------------------------------------
+
+def _append(api, t, md=None):
+    md = md or api.load_table(t.ns, t.name).body["metadata"]
+    sid, ups = append_updates(md)
+    return sid, api.commit(t.ns, t.name, [main_requirement(md)], ups).body["metadata"]
+
+
+def test_rollback_main_logs_commit_time(api, table):
+    s1, md = _append(api, table)
+    s2, md = _append(api, table, md)
+    r = api.commit(table.ns, table.name, [main_requirement(md)], [
+        {"action": "set-snapshot-ref", "ref-name": "main", "type": "branch", "snapshot-id": s1}])
+    md2 = r.body["metadata"]
+    assert md2["current-snapshot-id"] == s1
+    assert {s["snapshot-id"] for s in md2["snapshots"]} == {s1, s2}
+    assert [e["snapshot-id"] for e in md2["snapshot-log"]] == [s1, s2, s1]
+    assert md2["snapshot-log"][-1]["timestamp-ms"] == md2["last-updated-ms"]
+
+
+def test_set_ref_to_same_snapshot_is_noop(api, table):
+    s1, md = _append(api, table)
+    loc = api.load_table(table.ns, table.name).body["metadata-location"]
+    r = api.commit(table.ns, table.name, [], [
+        {"action": "set-snapshot-ref", "ref-name": "main", "type": "branch", "snapshot-id": s1}])
+    assert r.body["metadata-location"] == loc
+    assert len(r.body["metadata"]["snapshot-log"]) == 1
+
+
+def test_branch_and_tag_refs(api, table):
+    s1, md = _append(api, table)
+    s2, md = _append(api, table, md)
+    md = api.commit(table.ns, table.name, [], [
+        {"action": "set-snapshot-ref", "ref-name": "audit", "type": "branch", "snapshot-id": s1,
+         "max-ref-age-ms": 86400000, "min-snapshots-to-keep": 2},
+        {"action": "set-snapshot-ref", "ref-name": "v1", "type": "tag", "snapshot-id": s1}],
+    ).body["metadata"]
+    assert md["refs"]["audit"]["snapshot-id"] == s1 and md["refs"]["audit"]["type"] == "branch"
+    assert md["refs"]["audit"]["min-snapshots-to-keep"] == 2
+    assert md["refs"]["v1"] == {"snapshot-id": s1, "type": "tag"}
+    assert md["current-snapshot-id"] == s2, "non-main refs do not move the current snapshot"
+    md = api.commit(table.ns, table.name, [
+        {"type": "assert-ref-snapshot-id", "ref": "v1", "snapshot-id": s1}], [
+        {"action": "remove-snapshot-ref", "ref-name": "v1"}]).body["metadata"]
+    assert "v1" not in md["refs"] and "audit" in md["refs"]
+
+
+def test_main_cannot_be_a_tag(api, table):
+    s1, md = _append(api, table)
+    before = Snapshot(api, table)
+    r = api.commit(table.ns, table.name, [], [
+        {"action": "set-snapshot-ref", "ref-name": "main", "type": "tag", "snapshot-id": s1}],
+        expect=None)
+    helpers.assert_client_error(r, (400,))
+    before.assert_unchanged(api, table)
+
+
+def test_remove_main_ref_clears_current_snapshot(api, table):
+    _append(api, table)
+    md = api.commit(table.ns, table.name, [], [
+        {"action": "remove-snapshot-ref", "ref-name": "main"}]).body["metadata"]
+    assert md.get("current-snapshot-id", -1) == -1, "v2 writes -1 for no current snapshot"
+    assert "main" not in md.get("refs", {})
+
+
+def test_remove_snapshots(api, table):
+    s1, md = _append(api, table)
+    s2, md = _append(api, table, md)
+    s3, md = _append(api, table, md)
+    md = api.commit(table.ns, table.name, [], [
+        {"action": "remove-snapshots", "snapshot-ids": [s1]}]).body["metadata"]
+    assert {s["snapshot-id"] for s in md["snapshots"]} == {s2, s3}
+    assert s1 not in [e["snapshot-id"] for e in md["snapshot-log"]]
+    assert md["current-snapshot-id"] == s3
+
+
+def test_remove_current_snapshot_drops_dangling_main(api, table):
+    s1, md = _append(api, table)
+    md = api.commit(table.ns, table.name, [], [
+        {"action": "remove-snapshots", "snapshot-ids": [s1]}]).body["metadata"]
+    assert md.get("snapshots", []) == []
+    assert "main" not in md.get("refs", {})
+    assert md.get("current-snapshot-id", -1) == -1
+    assert md.get("snapshot-log", []) == []
+
+
+def test_duplicate_snapshot_id_rejected(api, table):
+    s1, md = _append(api, table)
+    before = Snapshot(api, table)
+    _, ups = append_updates(md, snapshot_id=s1)
+    r = api.commit(table.ns, table.name, [], ups[:1], expect=None)
+    helpers.assert_client_error(r, (400,))
+    before.assert_unchanged(api, table)
+
+
+def test_stale_sequence_number_is_409(api, table):
+    s1, md = _append(api, table)
+    before = Snapshot(api, table)
+    _, ups = append_updates(md)
+    ups[0]["snapshot"]["sequence-number"] = md["last-sequence-number"]  # not greater
+    r = api.commit(table.ns, table.name, [], ups, expect=None)
+    assert_error(r, 409, "CommitFailedException")
+    before.assert_unchanged(api, table)
+
+
+def test_add_snapshot_does_not_move_main(api, table):
+    md = api.load_table(table.ns, table.name).body["metadata"]
+    sid, ups = append_updates(md)
+    md = api.commit(table.ns, table.name, [], ups[:1]).body["metadata"]
+    assert sid in {s["snapshot-id"] for s in md["snapshots"]}
+    assert md.get("current-snapshot-id", -1) == -1
+    assert md.get("snapshot-log", []) == []
+
+
+def test_upgrade_to_v3_and_row_lineage(api, table):
+    md = api.commit(table.ns, table.name, [], [
+        {"action": "upgrade-format-version", "format-version": 3}]).body["metadata"]
+    assert md["format-version"] == 3
+    assert md["next-row-id"] == 0
+    sid, ups = append_updates(md)
+    ups[0]["snapshot"]["added-rows"] = 5
+    md = api.commit(table.ns, table.name, [main_requirement(md)], ups).body["metadata"]
+    snap = next(s for s in md["snapshots"] if s["snapshot-id"] == sid)
+    assert snap["first-row-id"] == 0
+    assert md["next-row-id"] == 5
+    # same version again is a no-op
+    loc = api.load_table(table.ns, table.name).body["metadata-location"]
+    r = api.commit(table.ns, table.name, [], [
+        {"action": "upgrade-format-version", "format-version": 3}])
+    assert r.body["metadata-location"] == loc
+
+
+def test_v3_snapshot_without_first_row_id_rejected(api, ns):
+    name = unique("v3")
+    md = api.create_table(ns, name, properties={"format-version": "3"}).body["metadata"]
+    _, ups = append_updates(md)
+    del ups[0]["snapshot"]["first-row-id"]
+    r = api.commit(ns, name, [], ups, expect=None)
+    assert r.status in (400, 409), r
+    assert api.load_table(ns, name).body["metadata"].get("snapshots", []) == []
+
+
+def test_statistics_set_and_remove(api, table):
+    s1, md = _append(api, table)
+    stats = {"snapshot-id": s1, "statistics-path": f"{md['location']}/metadata/stats-{s1}.puffin",
+             "file-size-in-bytes": 100, "file-footer-size-in-bytes": 20,
+             "blob-metadata": [{"type": "apache-datasketches-theta-v1", "snapshot-id": s1,
+                                "sequence-number": 1, "fields": [1]}]}
+    md = api.commit(table.ns, table.name, [], [
+        {"action": "set-statistics", "snapshot-id": s1, "statistics": stats}]).body["metadata"]
+    assert md["statistics"] == [stats]
+    md = api.commit(table.ns, table.name, [], [
+        {"action": "remove-statistics", "snapshot-id": s1}]).body["metadata"]
+    assert md.get("statistics", []) == []
+
+
+def test_set_location(api, table, tmp_path):
+    new = f"file://{tmp_path}/relocated"
+    md = api.commit(table.ns, table.name, [], [
+        {"action": "set-location", "location": new}]).body["metadata"]
+    assert md["location"] == new
