@@ -11,7 +11,7 @@ enum status jsonx_parse(const char *text, size_t len, json_t **out, struct error
     *out = NULL;
     if (!text || len == 0)
         return error_set(err, ST_INVALID, ET_BAD_REQUEST, "Malformed request body: empty body");
-    v = json_loadb(text, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
+    v = json_loadb(text, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
     if (!v)
         return error_set(err, ST_INVALID, ET_BAD_REQUEST,
                          "Malformed request body: %s at line %d, column %d", jerr.text, jerr.line,

@@ -1,7 +1,8 @@
 /*
  * jsonx.h - strict JSON parsing and typed field access over jansson.
  *
- * Parsing rejects duplicate keys, trailing garbage and out-of-range integers
+ * Parsing rejects duplicate keys, trailing garbage, NUL characters inside
+ * strings (\u0000) and out-of-range integers
  * (jansson keeps 64-bit integers exact). The getters validate a field's type
  * and report a clear ST_INVALID / ET_BAD_REQUEST error naming the field, so
  * request handlers can validate bodies in a few lines.
