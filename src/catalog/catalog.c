@@ -7,6 +7,7 @@
 
 #include "core/alloc.h"
 #include "core/buf.h"
+#include "core/gz.h"
 #include "core/log.h"
 #include "catalog/internal.h"
 
@@ -342,5 +343,51 @@ enum status catalog_check_namespace(const json_t *levels, struct error *err)
         if ((rc = catalog_check_name("namespace", json_string_value(v), err)))
             return rc;
     }
+    return ST_OK;
+}
+
+static bool ends_with(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), m = strlen(suffix);
+
+    return n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
+enum status catalog_write_metadata(struct catalog_ctx *ctx, const char *location,
+                                   const char *text, struct error *err)
+{
+    char *gz = NULL;
+    size_t len = strlen(text);
+    enum status rc;
+
+    if (ends_with(location, ".gz.metadata.json") &&
+        (rc = gz_compress(text, len, &gz, &len, err)))
+        return rc;
+    rc = fileio_write(ctx->cat->io, location, gz ? gz : text, len, true, err);
+    free(gz);
+    if (rc)
+        return catalog_fail_io(err, "Failed to write metadata file", location);
+    return ST_OK;
+}
+
+enum status catalog_read_metadata(struct catalog_ctx *ctx, const char *location, char **text,
+                                  size_t *len, struct error *err)
+{
+    size_t max = ctx->cat->opts.max_metadata_bytes;
+    char *raw = NULL;
+    enum status rc = fileio_read(ctx->cat->io, location, max, &raw, len, err);
+
+    *text = NULL;
+    if (rc == ST_NOT_FOUND)
+        return error_set(err, ST_NOT_FOUND, ET_NOT_FOUND,
+                         "Failed to open input stream for file: %s", location);
+    if (rc)
+        return catalog_fail_io(err, "Failed to read metadata file", location);
+    if (gz_is_gzip(raw, *len)) {
+        rc = gz_decompress(raw, *len, max, text, len, err);
+        free(raw);
+        return rc;
+    }
+    *text = raw;
     return ST_OK;
 }

@@ -105,10 +105,8 @@ static enum status try_commit(struct catalog_ctx *ctx, const struct catalog_wh *
         goto out;
     a->location = meta_new_location(next, exists ? obj.metadata_location : NULL);
     a->text = meta_serialize(next);
-    if ((rc = fileio_write(ctx->cat->io, a->location, a->text, strlen(a->text), true, err))) {
-        rc = catalog_fail_io(err, "Failed to write metadata file", a->location);
+    if ((rc = catalog_write_metadata(ctx, a->location, a->text, err)))
         goto out;
-    }
     {
         struct store_cas cas = {wh->id,    STORE_TABLE, ns_key, name,
                                 exists ? obj.metadata_location : NULL, a->location, a->text};

@@ -62,4 +62,19 @@ pthread_mutex_t *catalog_lock_table(struct catalog *cat, const struct catalog_wh
 enum status catalog_exists_error(struct error *err, enum store_kind kind, bool creating_view,
                                  const char *dotted);
 
+/*
+ * catalog_write_metadata writes a metadata file create-only, gzip-compressed
+ * when its name ends in ".gz.metadata.json" (write.metadata.compression-codec).
+ * Failures come back as a 500 naming the file.
+ */
+enum status catalog_write_metadata(struct catalog_ctx *ctx, const char *location,
+                                   const char *text, struct error *err);
+/*
+ * catalog_read_metadata reads a metadata file (gunzipping it when it is
+ * gzip), capped at max_metadata_bytes. A missing file is 404
+ * NotFoundException "Failed to open input stream for file: ...".
+ */
+enum status catalog_read_metadata(struct catalog_ctx *ctx, const char *location, char **text,
+                                  size_t *len, struct error *err);
+
 #endif

@@ -219,10 +219,8 @@ enum status catalog_table_create(struct catalog_ctx *ctx, const struct catalog_w
         goto out;
     }
     meta_loc = meta_new_location(meta, NULL);
-    if ((rc = fileio_write(ctx->cat->io, meta_loc, text, strlen(text), true, err))) {
-        rc = catalog_fail_io(err, "Failed to write metadata file", meta_loc);
+    if ((rc = catalog_write_metadata(ctx, meta_loc, text, err)))
         goto out;
-    }
     {
         struct store_cas cas = {wh->id, STORE_TABLE, key, name, NULL, meta_loc, text};
         rc = store_obj_commit(ctx->conn, &cas, 1, NULL, &kind, err);
@@ -474,16 +472,8 @@ enum status catalog_table_register(struct catalog_ctx *ctx, const struct catalog
     }
     if (rc && rc != ST_NOT_FOUND)
         goto out;
-    rc = fileio_read(ctx->cat->io, loc, ctx->cat->opts.max_metadata_bytes, &text, &len, err);
-    if (rc == ST_NOT_FOUND) {
-        rc = error_set(err, ST_NOT_FOUND, ET_NOT_FOUND, "Failed to open input stream for file: %s",
-                       loc);
+    if ((rc = catalog_read_metadata(ctx, loc, &text, &len, err)))
         goto out;
-    }
-    if (rc) {
-        rc = catalog_fail_io(err, "Failed to read metadata file", loc);
-        goto out;
-    }
     if ((rc = meta_parse(text, len, &meta, err))) {
         char why[ERROR_MSG_MAX];
         snprintf(why, sizeof(why), "%s", err ? err->msg : "");

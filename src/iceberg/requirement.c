@@ -199,7 +199,7 @@ static enum status check_one(const json_t *base, const json_t *req, enum req_kin
 enum status meta_check_requirements(const json_t *base, const json_t *requirements,
                                     struct error *err)
 {
-    size_t n, i, idx, creates = 0;
+    size_t n, i, idx = 0, creates = 0;
     enum req_kind *kinds = NULL;
     enum status rc = ST_OK;
     json_t *req;

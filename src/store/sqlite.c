@@ -361,7 +361,7 @@ static enum status migrate(sqlite3 *db, struct error *err)
 {
     const struct store_migration *m;
     enum status rc;
-    bool applied;
+    bool applied = false;
 
     if ((rc = exec_sql(db, "BEGIN IMMEDIATE", "migrations", err)))
         return rc;
