@@ -10,7 +10,6 @@ bool api_begin(struct http_request *req, struct http_response *res, struct api_c
                int flags)
 {
     size_t p = 0;
-    const char *prefix = NULL;
     enum status rc = ST_OK;
 
     memset(c, 0, sizeof(*c));
@@ -23,21 +22,13 @@ bool api_begin(struct http_request *req, struct http_response *res, struct api_c
         return false;
     }
     if (strncmp(req->route, "/v1/{prefix}/", 13) == 0)
-        prefix = req->params[p++];
-    if (prefix) {
-        char *decoded = NULL;
-        if (http_percent_decode(prefix, strlen(prefix), false, &decoded))
-            rc = error_set(&c->err, ST_INVALID, ET_BAD_REQUEST, "Invalid prefix");
-        else
-            rc = catalog_wh_resolve(c->ctx, decoded, &c->wh, &c->err);
-        free(decoded);
-    } else {
-        rc = catalog_wh_resolve(c->ctx, NULL, &c->wh, &c->err);
-    }
+        p++;
+    rc = api_resolve_warehouse(req, c->ctx, &c->wh, &c->err);
     if (!rc && (flags & CALL_NS))
         rc = api_decode_namespace(req->params[p++], &c->ns, &c->err);
     if (!rc && (flags & CALL_NAME))
-        rc = api_decode_name("table", req->params[p++], &c->name, &c->err);
+        rc = api_decode_name(flags & CALL_VIEW ? "view" : "table", req->params[p++], &c->name,
+                             &c->err);
     if (!rc && (flags & CALL_BODY))
         rc = jsonx_parse_object(req->body, req->body_len, &c->body, &c->err);
     if (rc) {
@@ -45,6 +36,21 @@ bool api_begin(struct http_request *req, struct http_response *res, struct api_c
         return false;
     }
     return true;
+}
+
+enum status api_resolve_warehouse(struct http_request *req, struct catalog_ctx *ctx,
+                                  struct catalog_wh *wh, struct error *err)
+{
+    char *decoded = NULL;
+    enum status rc;
+
+    if (strncmp(req->route, "/v1/{prefix}/", 13) != 0)
+        return catalog_wh_resolve(ctx, NULL, wh, err);
+    if (http_percent_decode(req->params[0], strlen(req->params[0]), false, &decoded))
+        return error_set(err, ST_INVALID, ET_BAD_REQUEST, "Invalid prefix");
+    rc = catalog_wh_resolve(ctx, decoded, wh, err);
+    free(decoded);
+    return rc;
 }
 
 void api_end(struct api_call *c)

@@ -8,6 +8,7 @@ enum {
     CALL_NS = 1,   /* the route has {namespace} */
     CALL_NAME = 2, /* the route has {table} or {view} */
     CALL_BODY = 4, /* the request needs a JSON object body */
+    CALL_VIEW = 8, /* with CALL_NAME: the name is a view's (for messages) */
 };
 
 /* The parsed parts of one request, for one handler. */
@@ -27,6 +28,20 @@ struct api_call {
  */
 bool api_begin(struct http_request *req, struct http_response *res, struct api_call *c,
                int flags);
+/*
+ * api_resolve_warehouse resolves the warehouse a request names by {prefix}
+ * (or the default warehouse for unprefixed routes).
+ */
+enum status api_resolve_warehouse(struct http_request *req, struct catalog_ctx *ctx,
+                                  struct catalog_wh *wh, struct error *err);
+
+/*
+ * api_with_idempotency runs handler honouring the request's Idempotency-Key
+ * (record, replay, execute once); without a key it just runs handler.
+ */
+void api_with_idempotency(struct http_request *req, struct http_response *res,
+                          http_handler_fn handler);
+
 /* api_end frees what api_begin made. */
 void api_end(struct api_call *c);
 
@@ -62,5 +77,15 @@ void api_table_register(struct http_request *req, struct http_response *res);
 void api_table_rename(struct http_request *req, struct http_response *res);
 void api_table_metrics(struct http_request *req, struct http_response *res);
 void api_table_credentials(struct http_request *req, struct http_response *res);
+void api_transaction_commit(struct http_request *req, struct http_response *res);
+
+void api_view_list(struct http_request *req, struct http_response *res);
+void api_view_create(struct http_request *req, struct http_response *res);
+void api_view_load(struct http_request *req, struct http_response *res);
+void api_view_exists(struct http_request *req, struct http_response *res);
+void api_view_replace(struct http_request *req, struct http_response *res);
+void api_view_drop(struct http_request *req, struct http_response *res);
+void api_view_rename(struct http_request *req, struct http_response *res);
+void api_view_register(struct http_request *req, struct http_response *res);
 
 #endif

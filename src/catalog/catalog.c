@@ -2,11 +2,13 @@
 #include "catalog/catalog.h"
 
 #include <stdio.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/alloc.h"
 #include "core/buf.h"
+#include "core/clock.h"
 #include "core/gz.h"
 #include "core/log.h"
 #include "catalog/internal.h"
@@ -28,6 +30,10 @@ enum status catalog_open(const struct catalog_options *opts, struct catalog **ou
         cat->opts.max_page_size = 1000;
     if (cat->opts.max_metadata_bytes == 0)
         cat->opts.max_metadata_bytes = 256u << 20;
+    if (cat->opts.job_interval_ms <= 0)
+        cat->opts.job_interval_ms = 60000;
+    pthread_mutex_init(&cat->jobs_lock, NULL);
+    pthread_cond_init(&cat->jobs_wake, NULL);
     for (int i = 0; i < CATALOG_COMMIT_LOCKS; i++)
         pthread_mutex_init(&cat->commit_locks[i], NULL);
     cat->io = fileio_local_new();
@@ -57,6 +63,15 @@ void catalog_close(struct catalog *cat)
 {
     if (!cat)
         return;
+    if (cat->jobs_running) {
+        pthread_mutex_lock(&cat->jobs_lock);
+        cat->jobs_stop = true;
+        pthread_cond_signal(&cat->jobs_wake);
+        pthread_mutex_unlock(&cat->jobs_lock);
+        pthread_join(cat->jobs, NULL);
+    }
+    pthread_mutex_destroy(&cat->jobs_lock);
+    pthread_cond_destroy(&cat->jobs_wake);
     if (cat->store)
         store_close(cat->store);
     fileio_free(cat->io);
@@ -131,6 +146,16 @@ enum status catalog_config(struct catalog_ctx *ctx, const char *warehouse, json_
         return rc;
     /* Clients merge defaults < their own settings < overrides (rest-spec.md §2). */
     *out = json_pack("{s:{}, s:{s:s}}", "defaults", "overrides", "prefix", wh.name);
+    if (ctx->cat->opts.idempotency_lifetime_ms > 0) {
+        /* Advertising the lifetime is what turns Idempotency-Key on in clients (§11). */
+        long long secs = (long long)(ctx->cat->opts.idempotency_lifetime_ms / 1000);
+        char iso[48];
+        if (secs % 60 == 0)
+            snprintf(iso, sizeof(iso), "PT%lldM", secs / 60);
+        else
+            snprintf(iso, sizeof(iso), "PT%lldS", secs);
+        json_object_set_new(*out, "idempotency-key-lifetime", json_string(iso));
+    }
     catalog_wh_cleanup(&wh);
     return ST_OK;
 }
@@ -389,5 +414,62 @@ enum status catalog_read_metadata(struct catalog_ctx *ctx, const char *location,
         return rc;
     }
     *text = raw;
+    return ST_OK;
+}
+
+void catalog_run_jobs(struct catalog_ctx *ctx)
+{
+    struct error err;
+    int64_t deleted = 0;
+
+    error_clear(&err);
+    if (store_idem_purge(ctx->conn, clock_now_ms(), &deleted, &err))
+        log_warn("idempotency cleanup failed: %s", err.msg);
+    else if (deleted > 0)
+        log_info("idempotency cleanup removed %lld expired records", (long long)deleted);
+}
+
+static void *jobs_main(void *arg)
+{
+    struct catalog *cat = arg;
+    struct catalog_ctx *ctx = NULL;
+    struct error err;
+
+    error_clear(&err);
+    if (catalog_ctx_open(cat, &ctx, &err)) {
+        log_error("background jobs cannot open the store: %s", err.msg);
+        return NULL;
+    }
+    pthread_mutex_lock(&cat->jobs_lock);
+    while (!cat->jobs_stop) {
+        struct timespec until;
+        int64_t ms = cat->opts.job_interval_ms;
+
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += ms / 1000;
+        until.tv_nsec += (ms % 1000) * 1000000;
+        if (until.tv_nsec >= 1000000000) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000;
+        }
+        pthread_cond_timedwait(&cat->jobs_wake, &cat->jobs_lock, &until);
+        if (cat->jobs_stop)
+            break;
+        pthread_mutex_unlock(&cat->jobs_lock);
+        catalog_run_jobs(ctx);
+        pthread_mutex_lock(&cat->jobs_lock);
+    }
+    pthread_mutex_unlock(&cat->jobs_lock);
+    catalog_ctx_close(ctx);
+    return NULL;
+}
+
+enum status catalog_start_jobs(struct catalog *cat, struct error *err)
+{
+    if (cat->jobs_running)
+        return ST_OK;
+    if (pthread_create(&cat->jobs, NULL, jobs_main, cat) != 0)
+        return error_set(err, ST_INTERNAL, ET_INTERNAL, "cannot start the background job thread");
+    cat->jobs_running = true;
     return ST_OK;
 }

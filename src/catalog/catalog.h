@@ -31,6 +31,8 @@ struct catalog_options {
     unsigned commit_attempts;       /* compare-and-swap attempts per commit (>= 1) */
     unsigned default_page_size;     /* page size when a client sends pageToken but no pageSize */
     unsigned max_page_size;         /* the largest page served */
+    int64_t idempotency_lifetime_ms; /* how long Idempotency-Key records live; 0 = off */
+    int64_t job_interval_ms;         /* how often background jobs run (default 60 s) */
 };
 
 struct catalog {
@@ -44,6 +46,12 @@ struct catalog {
      * nodes still race through the store's compare-and-swap.
      */
     pthread_mutex_t commit_locks[CATALOG_COMMIT_LOCKS];
+    /* Background jobs (expired idempotency records): one thread, stopped by catalog_close. */
+    pthread_t jobs;
+    bool jobs_running;
+    pthread_mutex_t jobs_lock; /* protects jobs_stop */
+    pthread_cond_t jobs_wake;
+    bool jobs_stop;
 };
 
 /* Per-worker state. */
@@ -65,6 +73,14 @@ struct catalog_wh {
  */
 enum status catalog_open(const struct catalog_options *opts, struct catalog **out,
                          struct error *err);
+/*
+ * catalog_start_jobs starts the background job thread (idempotency record
+ * cleanup every job_interval_ms). catalog_close stops it.
+ */
+enum status catalog_start_jobs(struct catalog *cat, struct error *err);
+/* catalog_run_jobs runs every background job once on ctx (also used by tests). */
+void catalog_run_jobs(struct catalog_ctx *ctx);
+
 /* catalog_close frees cat; every ctx must be closed first. */
 void catalog_close(struct catalog *cat);
 
@@ -160,6 +176,13 @@ enum status catalog_table_rename(struct catalog_ctx *ctx, const struct catalog_w
 enum status catalog_table_commit(struct catalog_ctx *ctx, const struct catalog_wh *wh,
                                  const json_t *ns, const char *name, const json_t *request,
                                  struct catalog_table_result *out, struct error *err);
+/*
+ * catalog_transaction_commit commits a CommitTransactionRequest: every
+ * table's requirements are checked against its newest metadata and every
+ * pointer moves in one store transaction, or none does (rest-spec.md §14).
+ */
+enum status catalog_transaction_commit(struct catalog_ctx *ctx, const struct catalog_wh *wh,
+                                       const json_t *request, struct error *err);
 /* catalog_table_credentials returns a LoadCredentialsResponse (empty for local storage). */
 enum status catalog_table_credentials(struct catalog_ctx *ctx, const struct catalog_wh *wh,
                                       const json_t *ns, const char *name, json_t **out,
@@ -177,6 +200,32 @@ enum status catalog_table_metrics(struct catalog_ctx *ctx, const struct catalog_
 enum status catalog_check_name(const char *what, const char *name, struct error *err);
 /* catalog_check_namespace validates a level array: 1 to 16 valid names. */
 enum status catalog_check_namespace(const json_t *levels, struct error *err);
+
+/* --- views (one name space with tables per namespace) --- */
+
+/* Results are LoadViewResult bodies as text, like tables'. */
+enum status catalog_view_create(struct catalog_ctx *ctx, const struct catalog_wh *wh,
+                                const json_t *ns, const json_t *request,
+                                struct catalog_table_result *out, struct error *err);
+enum status catalog_view_load(struct catalog_ctx *ctx, const struct catalog_wh *wh,
+                              const json_t *ns, const char *name,
+                              struct catalog_table_result *out, struct error *err);
+enum status catalog_view_exists(struct catalog_ctx *ctx, const struct catalog_wh *wh,
+                                const json_t *ns, const char *name, struct error *err);
+enum status catalog_view_list(struct catalog_ctx *ctx, const struct catalog_wh *wh,
+                              const json_t *ns, const char *page_token, size_t page_size,
+                              json_t **out, struct error *err);
+enum status catalog_view_drop(struct catalog_ctx *ctx, const struct catalog_wh *wh,
+                              const json_t *ns, const char *name, struct error *err);
+enum status catalog_view_rename(struct catalog_ctx *ctx, const struct catalog_wh *wh,
+                                const json_t *request, struct error *err);
+enum status catalog_view_register(struct catalog_ctx *ctx, const struct catalog_wh *wh,
+                                  const json_t *ns, const json_t *request,
+                                  struct catalog_table_result *out, struct error *err);
+/* catalog_view_commit replaces a view with a CommitViewRequest (the commit engine). */
+enum status catalog_view_commit(struct catalog_ctx *ctx, const struct catalog_wh *wh,
+                                const json_t *ns, const char *name, const json_t *request,
+                                struct catalog_table_result *out, struct error *err);
 
 /* --- helpers shared by the catalog modules --- */
 

@@ -1,12 +1,17 @@
 /*
- * commit.c - the commit engine (DESIGN.md invariant 2, rest-spec.md §6-7).
+ * commit.c - the commit engine (DESIGN.md invariant 2, rest-spec.md §6-8, §14).
  *
- * One attempt: read the newest metadata, check the requirements against it,
- * apply the updates, write the new metadata file (create-only, under a fresh
- * name), then compare-and-swap the pointer. A lost swap deletes the file and
- * starts over from the newest metadata; a failed requirement is a 409 at
- * once and never retried. Within one process the table's commit stripe is
- * held for the whole attempt, so local writers queue instead of racing.
+ * A commit of one table, one view, or several tables at once (a
+ * multi-table transaction) runs in attempts. One attempt prepares every
+ * change - read the newest metadata, check the requirements against it,
+ * apply the updates, write the new metadata file create-only under a fresh
+ * name - and then moves every pointer in one store transaction with a
+ * compare-and-swap each. A lost swap deletes the new files and starts over
+ * from the newest metadata; a failed requirement is a 409 at once and never
+ * retried. Within one process the commit stripes of every table involved
+ * are held (in address order, so two transactions never deadlock) for the
+ * whole attempt, so local writers queue instead of racing; other nodes
+ * still race through the store's compare-and-swap.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +25,9 @@
 #include "core/jsonx.h"
 #include "core/log.h"
 #include "iceberg/table_meta.h"
+#include "iceberg/view_meta.h"
+
+#define MAX_TX_TABLES 100
 
 pthread_mutex_t *catalog_lock_table(struct catalog *cat, const struct catalog_wh *wh,
                                     const char *ns_key, const char *name)
@@ -34,26 +42,88 @@ pthread_mutex_t *catalog_lock_table(struct catalog *cat, const struct catalog_wh
     return &cat->commit_locks[h % CATALOG_COMMIT_LOCKS];
 }
 
-/* What one attempt produced. */
-struct attempt {
-    char *location; /* the metadata file now current (new or unchanged) */
-    char *text;     /* its JSON text */
+/* How the engine reads and writes one kind of metadata. */
+struct kind_ops {
+    enum store_kind kind;
+    const char *noun; /* "Table" / "View", for messages */
+    enum errtype missing;
+    enum status (*parse)(const char *text, size_t len, json_t **out, struct error *err);
+    enum status (*check)(const json_t *base, const json_t *reqs, struct error *err);
+    enum status (*apply)(const json_t *base, const json_t *updates, int64_t now_ms, json_t **out,
+                         bool *changed, struct error *err);
+    enum status (*finish)(json_t *meta, const json_t *prev, const char *prev_location,
+                          json_t **to_delete, struct error *err);
+    char *(*new_location)(const json_t *meta, const char *prev_location);
+    char *(*serialize)(const json_t *meta);
+    const char *(*location)(const json_t *meta);
+};
+
+static enum status view_finish(json_t *meta, const json_t *prev, const char *prev_location,
+                               json_t **to_delete, struct error *err)
+{
+    *to_delete = NULL;
+    return view_validate(meta, err);
+}
+
+static const struct kind_ops table_ops = {
+    STORE_TABLE,          "Table",         ET_NO_SUCH_TABLE,   meta_parse,
+    meta_check_requirements, meta_apply_updates, meta_finish_commit, meta_new_location,
+    meta_serialize,       meta_location,
+};
+
+static const struct kind_ops view_ops = {
+    STORE_VIEW,              "View",             ET_NO_SUCH_VIEW, view_parse,
+    view_check_requirements, view_apply_updates, view_finish,     view_new_location,
+    view_serialize,          view_location,
+};
+
+/* One table's (or view's) part of a commit. */
+struct change {
+    /* Input, borrowed. */
+    const json_t *ns;
+    const char *name;
+    const json_t *reqs;
+    const json_t *updates;
+    /* Derived. */
+    char *ns_key;
+    char *dotted;
+    pthread_mutex_t *lock;
+    /* Output of one attempt. */
+    bool exists;
+    char *old_location; /* NULL: created by this commit */
+    char *location;     /* the file current after the commit */
+    char *text;
+    bool wrote;         /* location is a new file this attempt wrote */
     json_t *to_delete;
 };
 
-static void attempt_cleanup(struct attempt *a)
+static void change_reset(struct change *c)
 {
-    free(a->location);
-    free(a->text);
-    json_decref(a->to_delete);
-    memset(a, 0, sizeof(*a));
+    free(c->old_location);
+    free(c->location);
+    free(c->text);
+    json_decref(c->to_delete);
+    c->old_location = c->location = c->text = NULL;
+    c->to_delete = NULL;
+    c->exists = c->wrote = false;
+}
+
+/* Removes the file an attempt wrote for c, because its pointer did not move. */
+static void discard(struct catalog_ctx *ctx, struct change *c)
+{
+    struct error ignored;
+
+    if (c->wrote)
+        fileio_remove(ctx->cat->io, c->location, &ignored);
+    change_reset(c);
 }
 
 /* A stored copy that does not parse is our bug or corruption: never the client's fault. */
-static enum status parse_stored(const struct store_obj *obj, json_t **meta, struct error *err)
+static enum status parse_stored(const struct kind_ops *ops, const struct store_obj *obj,
+                                json_t **meta, struct error *err)
 {
     char why[ERROR_MSG_MAX];
-    enum status rc = meta_parse(obj->metadata, strlen(obj->metadata), meta, err);
+    enum status rc = ops->parse(obj->metadata, strlen(obj->metadata), meta, err);
 
     if (!rc)
         return ST_OK;
@@ -62,83 +132,169 @@ static enum status parse_stored(const struct store_obj *obj, json_t **meta, stru
                      obj->metadata_location, why);
 }
 
-static enum status try_commit(struct catalog_ctx *ctx, const struct catalog_wh *wh,
-                              const json_t *ns, const char *ns_key, const char *name,
-                              const json_t *reqs, const json_t *updates, struct attempt *a,
-                              bool *lost_race, struct error *err)
+static bool is_create(const json_t *reqs)
+{
+    size_t i;
+    json_t *r;
+
+    json_array_foreach(reqs, i, r)
+    {
+        if (json_is_string(json_object_get(r, "type")) &&
+            strcmp(json_string_value(json_object_get(r, "type")), "assert-create") == 0)
+            return true;
+    }
+    return false;
+}
+
+/* Reads, checks, applies and writes one change. Nothing is visible to others yet. */
+static enum status prepare(struct catalog_ctx *ctx, const struct catalog_wh *wh,
+                           const struct kind_ops *ops, struct change *c, struct error *err)
 {
     struct store_obj obj = {0};
     json_t *base = NULL, *next = NULL;
-    bool exists, changed = false;
-    char *default_loc = NULL, *dotted = catalog_ident_dotted(ns, name);
-    enum store_kind kind = 0;
+    bool changed = false;
+    char *default_loc = NULL;
     enum status rc;
 
-    rc = store_obj_get(ctx->conn, wh->id, ns_key, name, &obj, err);
+    rc = store_obj_get(ctx->conn, wh->id, c->ns_key, c->name, &obj, err);
     if (rc && rc != ST_NOT_FOUND)
         goto out;
-    /* A view of that name is not a table: the create below then fails on the name. */
-    exists = rc == ST_OK && obj.kind == STORE_TABLE;
-    if (exists && (rc = parse_stored(&obj, &base, err)))
+    /* An object of the other kind is not this one: a create then fails on the name. */
+    c->exists = rc == ST_OK && obj.kind == ops->kind;
+    if (c->exists && (rc = parse_stored(ops, &obj, &base, err)))
         goto out;
-    if ((rc = meta_check_requirements(base, reqs, err))) {
-        if (rc == ST_NOT_FOUND)
-            error_set(err, ST_NOT_FOUND, ET_NO_SUCH_TABLE, "Table does not exist: %s", dotted);
-        goto out;
-    }
-    if ((rc = meta_apply_updates(base, updates, clock_now_ms(), &next, &changed, err)))
-        goto out;
-    if (exists && !changed) {
-        /* Nothing to do: answer with the current file, as Java does. */
-        a->location = xstrdup(obj.metadata_location);
-        a->text = xstrdup(obj.metadata);
-        rc = ST_OK;
+    /* Only a create transaction (assert-create) may commit to a name that is not there. */
+    if (!c->exists && (ops->kind == STORE_VIEW || !is_create(c->reqs))) {
+        rc = error_set(err, ST_NOT_FOUND, ops->missing, "%s does not exist: %s", ops->noun,
+                       c->dotted);
         goto out;
     }
-    if (!exists && !meta_location(next)) {
-        if ((rc = catalog_default_location(ctx, wh, ns, name, &default_loc, err)))
+    if ((rc = ops->check(base, c->reqs, err)))
+        goto out;
+    if ((rc = ops->apply(base, c->updates, clock_now_ms(), &next, &changed, err)))
+        goto out;
+    if (c->exists) {
+        c->old_location = xstrdup(obj.metadata_location);
+        if (!changed) {
+            /* Nothing to do: answer with the current file, as Java does. */
+            c->location = xstrdup(obj.metadata_location);
+            c->text = xstrdup(obj.metadata);
+            rc = ST_OK;
+            goto out;
+        }
+    } else if (!ops->location(next)) {
+        if ((rc = catalog_default_location(ctx, wh, c->ns, c->name, &default_loc, err)))
             goto out;
         json_object_set_new(next, "location", json_string(default_loc));
     }
-    if ((rc = meta_finish_commit(next, base, exists ? obj.metadata_location : NULL,
-                                 &a->to_delete, err)))
+    if ((rc = ops->finish(next, base, c->old_location, &c->to_delete, err)))
         goto out;
-    a->location = meta_new_location(next, exists ? obj.metadata_location : NULL);
-    a->text = meta_serialize(next);
-    if ((rc = catalog_write_metadata(ctx, a->location, a->text, err)))
+    c->location = ops->new_location(next, c->old_location);
+    c->text = ops->serialize(next);
+    if ((rc = catalog_write_metadata(ctx, c->location, c->text, err)))
         goto out;
-    {
-        struct store_cas cas = {wh->id,    STORE_TABLE, ns_key, name,
-                                exists ? obj.metadata_location : NULL, a->location, a->text};
-        rc = store_obj_commit(ctx->conn, &cas, 1, NULL, &kind, err);
-    }
-    *lost_race = rc == ST_CONFLICT;
-    if (rc) {
-        /* The pointer did not move: the new file is an orphan, remove it. */
-        struct error ignored;
-        fileio_remove(ctx->cat->io, a->location, &ignored);
-        if (rc == ST_EXISTS && kind == STORE_TABLE)
-            error_set(err, ST_CONFLICT, ET_COMMIT_FAILED,
-                      "Requirement failed: table already exists");
-        else if (rc == ST_EXISTS)
-            catalog_exists_error(err, kind, false, dotted);
-        else if (rc == ST_NOT_FOUND && !exists) {
-            char *ns_dotted = catalog_ns_dotted(ns);
-            error_set(err, ST_NOT_FOUND, ET_NO_SUCH_NAMESPACE, "Namespace does not exist: %s",
-                      ns_dotted);
-            free(ns_dotted);
-        }
-        else if (rc == ST_NOT_FOUND)
-            error_set(err, ST_NOT_FOUND, ET_NO_SUCH_TABLE, "Table does not exist: %s", dotted);
-    }
+    c->wrote = true;
 out:
     if (rc)
-        attempt_cleanup(a);
+        change_reset(c);
     json_decref(base);
     json_decref(next);
     store_obj_cleanup(&obj);
     free(default_loc);
-    free(dotted);
+    return rc;
+}
+
+/* Rewrites a failed swap's store error in the words clients expect. */
+static void swap_error(const struct kind_ops *ops, struct change *c, enum status rc,
+                       enum store_kind kind, struct error *err)
+{
+    if (rc == ST_EXISTS && kind == ops->kind) {
+        error_set(err, ST_CONFLICT, ET_COMMIT_FAILED, "Requirement failed: %s already exists",
+                  ops->kind == STORE_TABLE ? "table" : "view");
+    } else if (rc == ST_EXISTS) {
+        catalog_exists_error(err, kind, ops->kind == STORE_VIEW, c->dotted);
+    } else if (rc == ST_NOT_FOUND && !c->exists) {
+        char *ns_dotted = catalog_ns_dotted(c->ns);
+        error_set(err, ST_NOT_FOUND, ET_NO_SUCH_NAMESPACE, "Namespace does not exist: %s",
+                  ns_dotted);
+        free(ns_dotted);
+    } else if (rc == ST_NOT_FOUND) {
+        error_set(err, ST_NOT_FOUND, ops->missing, "%s does not exist: %s", ops->noun,
+                  c->dotted);
+    }
+}
+
+/* One attempt over every change: prepare all, then swap all in one store transaction. */
+static enum status attempt(struct catalog_ctx *ctx, const struct catalog_wh *wh,
+                           const struct kind_ops *ops, struct change *cs, size_t n,
+                           bool *lost_race, struct error *err)
+{
+    struct store_cas items[MAX_TX_TABLES];
+    size_t failed = 0;
+    enum store_kind kind = 0;
+    enum status rc = ST_OK;
+
+    *lost_race = false;
+    for (size_t i = 0; i < n && !rc; i++)
+        rc = prepare(ctx, wh, ops, &cs[i], err);
+    if (!rc) {
+        for (size_t i = 0; i < n; i++)
+            items[i] = (struct store_cas){wh->id,           ops->kind,     cs[i].ns_key,
+                                          cs[i].name,       cs[i].old_location,
+                                          cs[i].location,   cs[i].text};
+        rc = store_obj_commit(ctx->conn, items, n, &failed, &kind, err);
+        *lost_race = rc == ST_CONFLICT;
+        if (rc && failed < n)
+            swap_error(ops, &cs[failed], rc, kind, err);
+    }
+    if (rc)
+        for (size_t i = 0; i < n; i++)
+            discard(ctx, &cs[i]);
+    return rc;
+}
+
+static int cmp_lock(const void *a, const void *b)
+{
+    const pthread_mutex_t *x = *(pthread_mutex_t *const *)a, *y = *(pthread_mutex_t *const *)b;
+
+    return x < y ? -1 : x > y;
+}
+
+/* Runs attempts until one succeeds, a requirement fails, or attempts run out. */
+static enum status run_commit(struct catalog_ctx *ctx, const struct catalog_wh *wh,
+                              const struct kind_ops *ops, struct change *cs, size_t n,
+                              struct error *err)
+{
+    pthread_mutex_t *locks[MAX_TX_TABLES];
+    size_t nlocks = 0;
+    unsigned attempts = ctx->cat->opts.commit_attempts;
+    bool lost_race = false;
+    enum status rc = ST_OK;
+
+    for (size_t i = 0; i < n; i++)
+        locks[nlocks++] = cs[i].lock;
+    qsort(locks, nlocks, sizeof(locks[0]), cmp_lock);
+    for (unsigned a = 0; a < attempts; a++) {
+        for (size_t i = 0; i < nlocks; i++)
+            if (i == 0 || locks[i] != locks[i - 1])
+                pthread_mutex_lock(locks[i]);
+        rc = attempt(ctx, wh, ops, cs, n, &lost_race, err);
+        for (size_t i = nlocks; i-- > 0;)
+            if (i == 0 || locks[i] != locks[i - 1])
+                pthread_mutex_unlock(locks[i]);
+        if (!lost_race)
+            break;
+        if (a + 1 < attempts) {
+            /* Another node won the swap: back off with jitter, then re-validate. */
+            int64_t ms = (int64_t)(ids_random_u64() % (5u << (a < 5 ? a : 5))) + 1;
+            log_debug("commit lost a race (attempt %u), retrying in %lld ms", a + 1,
+                      (long long)ms);
+            clock_sleep_ms(ms);
+        }
+    }
+    if (lost_race)
+        error_set(err, ST_CONFLICT, ET_COMMIT_FAILED,
+                  "Commit failed: %u attempts lost to concurrent commits", attempts);
     return rc;
 }
 
@@ -155,49 +311,121 @@ static void delete_old_files(struct catalog_ctx *ctx, const json_t *files)
     }
 }
 
+static void change_init(struct catalog *cat, const struct catalog_wh *wh, struct change *c,
+                        const json_t *ns, const char *name, const json_t *reqs,
+                        const json_t *updates)
+{
+    memset(c, 0, sizeof(*c));
+    c->ns = ns;
+    c->name = name;
+    c->reqs = reqs;
+    c->updates = updates;
+    c->ns_key = catalog_ns_key(ns);
+    c->dotted = catalog_ident_dotted(ns, name);
+    c->lock = catalog_lock_table(cat, wh, c->ns_key, name);
+}
+
+static void change_free(struct change *c)
+{
+    change_reset(c);
+    free(c->ns_key);
+    free(c->dotted);
+}
+
+static enum status commit_one(struct catalog_ctx *ctx, const struct catalog_wh *wh,
+                              const struct kind_ops *ops, const json_t *ns, const char *name,
+                              const json_t *request, struct catalog_table_result *out,
+                              struct error *err)
+{
+    const char *what = ops->kind == STORE_TABLE ? "CommitTableRequest" : "CommitViewRequest";
+    json_t *reqs = NULL, *updates = NULL;
+    struct change c;
+    enum status rc;
+
+    memset(out, 0, sizeof(*out));
+    if ((rc = jsonx_get_arr(request, what, "requirements", ops->kind == STORE_TABLE, &reqs,
+                            err)) ||
+        (rc = jsonx_get_arr(request, what, "updates", true, &updates, err)))
+        return rc;
+    change_init(ctx->cat, wh, &c, ns, name, reqs, updates);
+    rc = run_commit(ctx, wh, ops, &c, 1, err);
+    if (rc == ST_OK) {
+        delete_old_files(ctx, c.to_delete);
+        out->body = catalog_result_body(c.location, c.text, ops->kind == STORE_VIEW);
+        catalog_etag(c.location, false, out->etag);
+    }
+    change_free(&c);
+    return rc;
+}
+
 enum status catalog_table_commit(struct catalog_ctx *ctx, const struct catalog_wh *wh,
                                  const json_t *ns, const char *name, const json_t *request,
                                  struct catalog_table_result *out, struct error *err)
 {
-    const char *what = "CommitTableRequest";
-    json_t *reqs = NULL, *updates = NULL;
-    char *ns_key = NULL;
-    struct attempt a = {0};
-    pthread_mutex_t *lock;
-    unsigned attempts = ctx->cat->opts.commit_attempts;
+    return commit_one(ctx, wh, &table_ops, ns, name, request, out, err);
+}
+
+enum status catalog_view_commit(struct catalog_ctx *ctx, const struct catalog_wh *wh,
+                                const json_t *ns, const char *name, const json_t *request,
+                                struct catalog_table_result *out, struct error *err)
+{
+    return commit_one(ctx, wh, &view_ops, ns, name, request, out, err);
+}
+
+enum status catalog_transaction_commit(struct catalog_ctx *ctx, const struct catalog_wh *wh,
+                                       const json_t *request, struct error *err)
+{
+    const char *what = "CommitTransactionRequest";
+    json_t *list = NULL, *change, *id, *ns, *reqs, *updates;
+    struct change cs[MAX_TX_TABLES];
+    size_t n = 0, i;
+    const char *name;
     enum status rc;
 
-    memset(out, 0, sizeof(*out));
-    if ((rc = jsonx_get_arr(request, what, "requirements", true, &reqs, err)) ||
-        (rc = jsonx_get_arr(request, what, "updates", true, &updates, err)))
+    if ((rc = jsonx_get_arr(request, what, "table-changes", true, &list, err)))
         return rc;
-    ns_key = catalog_ns_key(ns);
-    lock = catalog_lock_table(ctx->cat, wh, ns_key, name);
-    bool lost_race = false;
-    for (unsigned i = 0; i < attempts; i++) {
-        lost_race = false;
-        pthread_mutex_lock(lock);
-        rc = try_commit(ctx, wh, ns, ns_key, name, reqs, updates, &a, &lost_race, err);
-        pthread_mutex_unlock(lock);
-        if (!lost_race)
-            break;
-        if (i + 1 < attempts) {
-            /* Another node won the swap: back off with jitter, then re-validate. */
-            int64_t ms = (int64_t)(ids_random_u64() % (5u << (i < 5 ? i : 5))) + 1;
-            log_debug("commit to %s lost a race (attempt %u), retrying in %lld ms", name, i + 1,
-                      (long long)ms);
-            clock_sleep_ms(ms);
+    if (json_array_size(list) == 0)
+        return error_set(err, ST_INVALID, ET_BAD_REQUEST,
+                         "Invalid %s: table-changes must not be empty", what);
+    if (json_array_size(list) > MAX_TX_TABLES)
+        return error_set(err, ST_INVALID, ET_BAD_REQUEST,
+                         "Invalid %s: more than %d tables in one transaction", what,
+                         MAX_TX_TABLES);
+    json_array_foreach(list, i, change)
+    {
+        id = json_object_get(change, "identifier");
+        reqs = updates = ns = NULL;
+        name = NULL;
+        if (!json_is_object(change) || !json_is_object(id)) {
+            rc = error_set(err, ST_INVALID, ET_BAD_REQUEST,
+                           "Invalid %s: every table change needs an identifier", what);
+            goto out;
+        }
+        if ((rc = jsonx_get_str_array(id, "TableIdentifier", "namespace", true, &ns, err)) ||
+            (rc = jsonx_get_str(id, "TableIdentifier", "name", true, &name, err)) ||
+            (rc = catalog_check_namespace(ns, err)) ||
+            (rc = catalog_check_name("table", name, err)) ||
+            (rc = jsonx_get_arr(change, "CommitTableRequest", "requirements", true, &reqs, err)) ||
+            (rc = jsonx_get_arr(change, "CommitTableRequest", "updates", true, &updates, err)))
+            goto out;
+        change_init(ctx->cat, wh, &cs[n], ns, name, reqs, updates);
+        n++;
+        for (size_t j = 0; j + 1 < n; j++) {
+            if (strcmp(cs[j].ns_key, cs[n - 1].ns_key) == 0 &&
+                strcmp(cs[j].name, cs[n - 1].name) == 0) {
+                rc = error_set(err, ST_INVALID, ET_BAD_REQUEST,
+                               "Invalid %s: table %s appears more than once", what,
+                               cs[n - 1].dotted);
+                goto out;
+            }
         }
     }
-    if (lost_race)
-        error_set(err, ST_CONFLICT, ET_COMMIT_FAILED,
-                  "Commit failed: %u attempts lost to concurrent commits", attempts);
-    if (rc == ST_OK) {
-        delete_old_files(ctx, a.to_delete);
-        out->body = catalog_result_body(a.location, a.text, false);
-        catalog_etag(a.location, false, out->etag);
-    }
-    attempt_cleanup(&a);
-    free(ns_key);
+    rc = run_commit(ctx, wh, &table_ops, cs, n, err);
+    if (rc == ST_OK)
+        for (i = 0; i < n; i++)
+            delete_old_files(ctx, cs[i].to_delete);
+out:
+    for (i = 0; i < n; i++)
+        change_free(&cs[i]);
     return rc;
 }

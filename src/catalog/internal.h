@@ -77,4 +77,16 @@ enum status catalog_write_metadata(struct catalog_ctx *ctx, const char *location
 enum status catalog_read_metadata(struct catalog_ctx *ctx, const char *location, char **text,
                                   size_t *len, struct error *err);
 
+/* catalog_obj_list lists tables or views of ns (ListTablesResponse). */
+enum status catalog_obj_list(struct catalog_ctx *ctx, const struct catalog_wh *wh,
+                             const json_t *ns, enum store_kind kind, const char *page_token,
+                             size_t page_size, json_t **out, struct error *err);
+/* catalog_obj_rename renames a table or a view (RenameTableRequest). */
+enum status catalog_obj_rename(struct catalog_ctx *ctx, const struct catalog_wh *wh,
+                               enum store_kind kind, const json_t *request, struct error *err);
+/* catalog_check_location refuses a location this catalog cannot write (400). */
+enum status catalog_check_location(const char *location, struct error *err);
+/* catalog_trim_slashes returns s without trailing slashes (owned). */
+char *catalog_trim_slashes(const char *s);
+
 #endif

@@ -99,7 +99,7 @@ void catalog_etag(const char *metadata_location, bool refs_only, char etag[40])
     snprintf(etag, 40, "\"%016llx-%s\"", (unsigned long long)h, refs_only ? "refs" : "all");
 }
 
-static char *trim_slashes(const char *s)
+char *catalog_trim_slashes(const char *s)
 {
     size_t n = strlen(s);
 
@@ -131,10 +131,10 @@ enum status catalog_default_location(struct catalog_ctx *ctx, const struct catal
     buf_init(&b, 0);
     if ((rc = jsonx_get_str(props, "namespace properties", "location", false, &ns_loc, err)) == 0 &&
         ns_loc && *ns_loc) {
-        base = trim_slashes(ns_loc);
+        base = catalog_trim_slashes(ns_loc);
         buf_puts(&b, base);
     } else {
-        base = trim_slashes(wh->location);
+        base = catalog_trim_slashes(wh->location);
         buf_puts(&b, base);
         json_array_foreach(ns, i, level)
         {
@@ -153,7 +153,7 @@ out:
     return rc;
 }
 
-static enum status check_location(const char *location, struct error *err)
+enum status catalog_check_location(const char *location, struct error *err)
 {
     char *path = fileio_local_path(location);
 
@@ -190,13 +190,13 @@ enum status catalog_table_create(struct catalog_ctx *ctx, const struct catalog_w
     dotted = catalog_ident_dotted(ns, name);
     /* Namespace first (404), then the name (409), before any file is written. */
     if (req_loc && *req_loc) {
-        location = trim_slashes(req_loc);
+        location = catalog_trim_slashes(req_loc);
         if ((rc = catalog_ns_exists(ctx, wh, ns, err)))
             goto out;
     } else if ((rc = catalog_default_location(ctx, wh, ns, name, &location, err))) {
         goto out;
     }
-    if ((rc = check_location(location, err)))
+    if ((rc = catalog_check_location(location, err)))
         goto out;
     rc = store_obj_get(ctx->conn, wh->id, key, name, &existing, err);
     if (rc == ST_OK) {
@@ -333,8 +333,15 @@ enum status catalog_table_list(struct catalog_ctx *ctx, const struct catalog_wh 
                                const json_t *ns, const char *page_token, size_t page_size,
                                json_t **out, struct error *err)
 {
+    return catalog_obj_list(ctx, wh, ns, STORE_TABLE, page_token, page_size, out, err);
+}
+
+enum status catalog_obj_list(struct catalog_ctx *ctx, const struct catalog_wh *wh,
+                             const json_t *ns, enum store_kind kind, const char *page_token,
+                             size_t page_size, json_t **out, struct error *err)
+{
     char *key = catalog_ns_key(ns), *next = NULL;
-    struct obj_list_arg arg = {wh->id, key, ns, STORE_TABLE};
+    struct obj_list_arg arg = {wh->id, key, ns, kind};
     json_t *items = json_array();
     enum status rc;
 
@@ -463,7 +470,7 @@ enum status catalog_table_register(struct catalog_ctx *ctx, const struct catalog
     dotted = catalog_ident_dotted(ns, name);
     if ((rc = catalog_ns_exists(ctx, wh, ns, err)))
         goto out;
-    if ((rc = check_location(loc, err)))
+    if ((rc = catalog_check_location(loc, err)))
         goto out;
     rc = store_obj_get(ctx->conn, wh->id, key, name, &existing, err);
     if (rc == ST_OK && (!overwrite || existing.kind != STORE_TABLE)) {
@@ -516,7 +523,7 @@ static enum status parse_ident(const json_t *obj, const char *what, json_t **ns,
     if ((rc = jsonx_get_str_array(id, what, "namespace", true, ns, err)) ||
         (rc = jsonx_get_str(id, what, "name", true, name, err)))
         return rc;
-    if ((rc = catalog_check_namespace(*ns, err)) || (rc = catalog_check_name("table", *name, err)))
+    if ((rc = catalog_check_namespace(*ns, err)) || (rc = catalog_check_name("object", *name, err)))
         return rc;
     return ST_OK;
 }
@@ -524,10 +531,16 @@ static enum status parse_ident(const json_t *obj, const char *what, json_t **ns,
 enum status catalog_table_rename(struct catalog_ctx *ctx, const struct catalog_wh *wh,
                                  const json_t *request, struct error *err)
 {
+    return catalog_obj_rename(ctx, wh, STORE_TABLE, request, err);
+}
+
+enum status catalog_obj_rename(struct catalog_ctx *ctx, const struct catalog_wh *wh,
+                               enum store_kind kind, const json_t *request, struct error *err)
+{
     json_t *src_ns, *dst_ns;
     const char *src_name, *dst_name;
     char *src_key = NULL, *dst_key = NULL, *src_dot = NULL, *dst_dot = NULL;
-    enum store_kind kind = 0;
+    enum store_kind existing = 0;
     enum status rc;
 
     if ((rc = parse_ident(json_object_get(request, "source"), "source", &src_ns, &src_name,
@@ -539,17 +552,20 @@ enum status catalog_table_rename(struct catalog_ctx *ctx, const struct catalog_w
     dst_key = catalog_ns_key(dst_ns);
     src_dot = catalog_ident_dotted(src_ns, src_name);
     dst_dot = catalog_ident_dotted(dst_ns, dst_name);
-    rc = store_obj_rename(ctx->conn, wh->id, STORE_TABLE, src_key, src_name, dst_key, dst_name,
-                          &kind, err);
+    rc = store_obj_rename(ctx->conn, wh->id, kind, src_key, src_name, dst_key, dst_name,
+                          &existing, err);
     if (rc == ST_NOT_FOUND && err && err->type == ET_NO_SUCH_NAMESPACE)
         ns_missing(err, dst_ns);
+    else if (rc == ST_NOT_FOUND && kind == STORE_VIEW)
+        error_set(err, ST_NOT_FOUND, ET_NO_SUCH_VIEW, "View does not exist: %s", src_dot);
     else if (rc == ST_NOT_FOUND)
         table_missing(err, src_ns, src_name);
-    else if (rc == ST_EXISTS && kind == STORE_VIEW)
-        error_set(err, ST_EXISTS, ET_ALREADY_EXISTS, "Cannot rename %s to %s. View already exists",
-                  src_dot, dst_dot);
+    else if (rc == ST_EXISTS && existing != kind)
+        error_set(err, ST_EXISTS, ET_ALREADY_EXISTS, "Cannot rename %s to %s. %s already exists",
+                  src_dot, dst_dot, existing == STORE_VIEW ? "View" : "Table");
     else if (rc == ST_EXISTS)
-        error_set(err, ST_EXISTS, ET_ALREADY_EXISTS, "Table already exists: %s", dst_dot);
+        error_set(err, ST_EXISTS, ET_ALREADY_EXISTS, "%s already exists: %s",
+                  kind == STORE_VIEW ? "View" : "Table", dst_dot);
     free(src_key);
     free(dst_key);
     free(src_dot);

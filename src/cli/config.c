@@ -43,6 +43,10 @@ static const struct {
                        "page size when a client asks for pages without a size"},
     [CFG_MAX_PAGE_SIZE] = {"max-page-size", "SERAC_MAX_PAGE_SIZE", "1000",
                            "largest page served"},
+    [CFG_IDEMPOTENCY_LIFETIME] = {"idempotency-lifetime", "SERAC_IDEMPOTENCY_LIFETIME", "1800",
+                                  "seconds an Idempotency-Key is remembered (0 turns keys off)"},
+    [CFG_JOB_INTERVAL_MS] = {"job-interval-ms", "SERAC_JOB_INTERVAL_MS", "60000",
+                             "how often background jobs (expired key cleanup) run"},
 };
 
 static void set(struct config *cfg, int key, const char *value)

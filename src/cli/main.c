@@ -71,7 +71,7 @@ static enum status open_catalog(struct config *cfg, struct catalog **cat, char *
                                 char **wh_loc, struct error *err)
 {
     struct catalog_options o = {0};
-    unsigned long long attempts, page, max_page;
+    unsigned long long attempts, page, max_page, idem, jobs;
     enum status rc;
     int level = log_parse_level(config_get(cfg, CFG_LOG_LEVEL));
 
@@ -82,6 +82,8 @@ static enum status open_catalog(struct config *cfg, struct catalog **cat, char *
     if ((rc = config_get_uint(cfg, CFG_COMMIT_ATTEMPTS, 1, 100, &attempts, err)) ||
         (rc = config_get_uint(cfg, CFG_PAGE_SIZE, 1, 100000, &page, err)) ||
         (rc = config_get_uint(cfg, CFG_MAX_PAGE_SIZE, 1, 100000, &max_page, err)) ||
+        (rc = config_get_uint(cfg, CFG_IDEMPOTENCY_LIFETIME, 0, 30 * 86400, &idem, err)) ||
+        (rc = config_get_uint(cfg, CFG_JOB_INTERVAL_MS, 100, 86400000, &jobs, err)) ||
         (rc = derive(cfg, store, wh_loc, err)))
         return rc;
     o.store_url = *store;
@@ -90,6 +92,8 @@ static enum status open_catalog(struct config *cfg, struct catalog **cat, char *
     o.commit_attempts = (unsigned)attempts;
     o.default_page_size = (unsigned)page;
     o.max_page_size = (unsigned)max_page;
+    o.idempotency_lifetime_ms = (int64_t)idem * 1000;
+    o.job_interval_ms = (int64_t)jobs;
     return catalog_open(&o, cat, err);
 }
 
@@ -112,14 +116,14 @@ static int cmd_serve(struct config *cfg)
         config_get_uint(cfg, CFG_MAX_CONNECTIONS, 1, 1000000, &conns, &err) ||
         config_get_uint(cfg, CFG_SHUTDOWN_GRACE_MS, 0, 3600000, &grace, &err))
         goto fail;
-    if (open_catalog(cfg, &cat, &store, &wh_loc, &err))
-        goto fail;
     /* Signals are taken by sigwait below; block them before any thread starts. */
     sigemptyset(&sigs);
     sigaddset(&sigs, SIGINT);
     sigaddset(&sigs, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
+    if (open_catalog(cfg, &cat, &store, &wh_loc, &err) || catalog_start_jobs(cat, &err))
+        goto fail;
     ho.host = config_get(cfg, CFG_HOST);
     ho.port = (unsigned short)port;
     ho.io_threads = (unsigned)io;

@@ -48,6 +48,7 @@ static enum errtype default_type(enum status st)
     case ST_UNAVAILABLE:
         return ET_SERVICE_UNAVAILABLE;
     case ST_OK:
+    case ST_REPLAY:
     case ST_IO:
     case ST_INTERNAL:
         break;
@@ -106,7 +107,8 @@ const char *status_name(enum status st)
 {
     static const char *const names[] = {"ok",         "not-found",   "exists",
                                         "conflict",   "invalid",     "unsupported",
-                                        "unavailable", "io",         "internal"};
+                                        "unavailable", "io",         "internal",
+                                        "replay"};
     if ((unsigned)st < sizeof(names) / sizeof(names[0]))
         return names[st];
     return "unknown";

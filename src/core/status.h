@@ -21,6 +21,7 @@ enum status {
     ST_UNAVAILABLE, /* a dependency is down or busy: retry later */
     ST_IO,          /* storage failed; the outcome of a write may be unknown */
     ST_INTERNAL,    /* a bug or an impossible state */
+    ST_REPLAY,      /* an idempotency key was used already: replay its response */
 };
 
 /* The Iceberg exception types serac answers with (rest-spec.md section 12). */

@@ -56,7 +56,7 @@ int schema_max_field_id(const json_t *schema);
  */
 const json_t *schema_find_field(const json_t *schema, int id, const json_t **type);
 
-/* schema_find_top_field_by_name returns the top-level or nested field with dotted name, or NULL. */
+/* schema_find_field_by_name returns the top-level or nested field with dotted name, or NULL. */
 const json_t *schema_find_field_by_name(const json_t *schema, const char *name);
 
 /*

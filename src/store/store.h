@@ -186,6 +186,57 @@ enum status store_obj_rename(struct store_conn *c, int64_t wh, enum store_kind k
                              const char *dst_name, enum store_kind *existing_kind,
                              struct error *err);
 
+/* --- idempotency keys (DESIGN.md invariant 3) --- */
+
+/*
+ * The record of one Idempotency-Key. While a mutation runs, its record has
+ * status 0 ("applied, response not recorded yet"); the response is filled in
+ * by store_idem_finish right after.
+ */
+struct store_idem {
+    int64_t warehouse_id;
+    char *key;
+    char *fingerprint; /* what the key was used for: method, path, body hash */
+    int status;        /* HTTP status of the first response; 0 while pending */
+    char *body;        /* its body (NULL for none) */
+    char *etag;        /* its ETag header (NULL for none) */
+    int64_t expires_ms;
+};
+
+/*
+ * store_conn_set_idem arms c with a pending record (copied; NULL disarms):
+ * the next write transaction on c that commits also inserts the record
+ * {warehouse_id, key, fingerprint, status 0, expires_ms} in that same
+ * transaction, and the arming ends. A transaction that fails or rolls back
+ * leaves c armed. If the key is already recorded (and not expired), that
+ * write transaction rolls back entirely and returns ST_REPLAY: the mutation
+ * did not happen, because another request with the key did it.
+ */
+void store_conn_set_idem(struct store_conn *c, const struct store_idem *pending);
+/* store_conn_idem_consumed says whether the armed record was inserted by a commit. */
+bool store_conn_idem_consumed(const struct store_conn *c);
+
+/*
+ * store_idem_get loads the record of key in warehouse wh. ST_NOT_FOUND when
+ * there is none or it has expired (now_ms >= expires_ms). Free with
+ * store_idem_cleanup.
+ */
+enum status store_idem_get(struct store_conn *c, int64_t wh, const char *key, int64_t now_ms,
+                           struct store_idem *out, struct error *err);
+/*
+ * store_idem_finish records the response of key: it updates the pending
+ * record inserted by a mutation, or inserts a complete record when the
+ * request changed nothing (a 4xx). ST_REPLAY when a complete record for the
+ * key exists already (another request with the key finished first).
+ */
+enum status store_idem_finish(struct store_conn *c, const struct store_idem *rec,
+                              struct error *err);
+/* store_idem_purge deletes records expired at now_ms; *deleted (may be NULL) counts them. */
+enum status store_idem_purge(struct store_conn *c, int64_t now_ms, int64_t *deleted,
+                             struct error *err);
+/* store_idem_cleanup frees the strings of r. */
+void store_idem_cleanup(struct store_idem *r);
+
 /* store_page_cleanup frees a page. */
 void store_page_cleanup(struct store_page *p);
 
