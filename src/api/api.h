@@ -29,19 +29,24 @@ json_t *api_endpoints(void);
 
 /*
  * api_decode_namespace turns a raw {namespace} path segment into a level
- * array (new reference): split on %1F (either case), then percent-decode
- * each level ('+' is a space, as Java's URLEncoder writes it), then validate.
+ * array (new reference): split on %1F (either case) if the segment has one,
+ * otherwise on sep (the advertised separator, one character, or NULL/"\x1f"
+ * for none), matched percent-encoded; then percent-decode each level ('+' is
+ * a space, as Java's URLEncoder writes it) and validate it (rest-spec.md §3).
  * ST_INVALID for an empty level, a bad escape or an invalid name.
  */
-enum status api_decode_namespace(const char *raw, json_t **levels, struct error *err);
+enum status api_decode_namespace(const char *raw, const char *sep, json_t **levels,
+                                 struct error *err);
 
 /* api_decode_name percent-decodes a raw {table} / {view} segment and validates it. */
 enum status api_decode_name(const char *what, const char *raw, char **name, struct error *err);
 
 /*
- * api_parse_parent splits a decoded `parent` query value on 0x1F into a
- * level array (new reference); NULL or "" gives an empty array (top level).
+ * api_parse_parent splits a decoded `parent` query value on 0x1F (or, when
+ * it has none, on the advertised separator sep) into a level array (new
+ * reference); NULL or "" gives an empty array (top level).
  */
-enum status api_parse_parent(const char *parent, json_t **levels, struct error *err);
+enum status api_parse_parent(const char *parent, const char *sep, json_t **levels,
+                             struct error *err);
 
 #endif

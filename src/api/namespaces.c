@@ -14,7 +14,8 @@ void api_ns_list(struct http_request *req, struct http_response *res)
     if (!api_begin(req, res, &c, 0))
         goto out;
     if (api_parse_page(req, &token, &size, &c.err) ||
-        api_parse_parent(http_query(req, "parent"), &parent, &c.err) ||
+        api_parse_parent(http_query(req, "parent"), c.ctx->cat->opts.namespace_separator, &parent,
+                         &c.err) ||
         catalog_ns_list(c.ctx, &c.wh, parent, token, size, &out, &c.err)) {
         api_fail(res, &c);
         goto out;

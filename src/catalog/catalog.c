@@ -146,6 +146,14 @@ enum status catalog_config(struct catalog_ctx *ctx, const char *warehouse, json_
         return rc;
     /* Clients merge defaults < their own settings < overrides (rest-spec.md §2). */
     *out = json_pack("{s:{}, s:{s:s}}", "defaults", "overrides", "prefix", wh.name);
+    const char *sep = ctx->cat->opts.namespace_separator;
+    if (sep && sep[0] && sep[0] != STORE_NS_SEP) {
+        /* Clients then join levels with it; %1F is still accepted (rest-spec.md §3). */
+        char enc[4];
+        snprintf(enc, sizeof(enc), "%%%02X", (unsigned char)sep[0]);
+        json_object_set_new(json_object_get(*out, "overrides"), "namespace-separator",
+                            json_string(enc));
+    }
     if (ctx->cat->opts.idempotency_lifetime_ms > 0) {
         /* Advertising the lifetime is what turns Idempotency-Key on in clients (§11). */
         long long secs = (long long)(ctx->cat->opts.idempotency_lifetime_ms / 1000);

@@ -33,6 +33,7 @@ struct catalog_options {
     unsigned max_page_size;         /* the largest page served */
     int64_t idempotency_lifetime_ms; /* how long Idempotency-Key records live; 0 = off */
     int64_t job_interval_ms;         /* how often background jobs run (default 60 s) */
+    const char *namespace_separator; /* one character advertised to clients; NULL = 0x1F */
 };
 
 struct catalog {

@@ -45,6 +45,9 @@ static const struct {
                            "largest page served"},
     [CFG_IDEMPOTENCY_LIFETIME] = {"idempotency-lifetime", "SERAC_IDEMPOTENCY_LIFETIME", "1800",
                                   "seconds an Idempotency-Key is remembered (0 turns keys off)"},
+    [CFG_NAMESPACE_SEPARATOR] = {"namespace-separator", "SERAC_NAMESPACE_SEPARATOR", "",
+                                 "one character clients join namespace levels with (default: "
+                                 "the unit separator, %1F)"},
     [CFG_JOB_INTERVAL_MS] = {"job-interval-ms", "SERAC_JOB_INTERVAL_MS", "60000",
                              "how often background jobs (expired key cleanup) run"},
 };

@@ -94,6 +94,14 @@ static enum status open_catalog(struct config *cfg, struct catalog **cat, char *
     o.max_page_size = (unsigned)max_page;
     o.idempotency_lifetime_ms = (int64_t)idem * 1000;
     o.job_interval_ms = (int64_t)jobs;
+    o.namespace_separator = config_get(cfg, CFG_NAMESPACE_SEPARATOR);
+    if (o.namespace_separator && strlen(o.namespace_separator) > 1)
+        return error_set(err, ST_INVALID, ET_BAD_REQUEST,
+                         "invalid namespace-separator '%s': expected one character",
+                         o.namespace_separator);
+    if (o.namespace_separator && ((unsigned char)o.namespace_separator[0] < 0x20 ||
+                                  (unsigned char)o.namespace_separator[0] >= 0x7F))
+        o.namespace_separator = NULL;
     return catalog_open(&o, cat, err);
 }
 

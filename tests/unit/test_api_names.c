@@ -16,7 +16,7 @@ static void expect_levels(const char *raw, int n, const char **levels)
     struct error err;
 
     error_clear(&err);
-    assert_int_equal(api_decode_namespace(raw, &arr, &err), ST_OK);
+    assert_int_equal(api_decode_namespace(raw, NULL, &arr, &err), ST_OK);
     assert_int_equal(json_array_size(arr), n);
     for (int i = 0; i < n; i++)
         assert_string_equal(json_string_value(json_array_get(arr, i)), levels[i]);
@@ -44,10 +44,33 @@ static void test_namespace_rejects(void **state)
 
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         error_clear(&err);
-        assert_int_equal(api_decode_namespace(bad[i], &arr, &err), ST_INVALID);
+        assert_int_equal(api_decode_namespace(bad[i], NULL, &arr, &err), ST_INVALID);
         assert_null(arr);
         assert_int_equal(error_http_code(&err), 400);
     }
+}
+
+static void test_advertised_separator(void **state)
+{
+    json_t *arr = NULL;
+    struct error err;
+
+    /* With "." advertised, %2E separates; a literal dot stays inside a level. */
+    assert_int_equal(api_decode_namespace("a%2Eb.c", ".", &arr, &err), ST_OK);
+    assert_int_equal(json_array_size(arr), 2);
+    assert_string_equal(json_string_value(json_array_get(arr, 1)), "b.c");
+    json_decref(arr);
+    /* %1F always wins: then %2E is just an escaped dot. */
+    assert_int_equal(api_decode_namespace("a%2Eb%1Fc", ".", &arr, &err), ST_OK);
+    assert_int_equal(json_array_size(arr), 2);
+    assert_string_equal(json_string_value(json_array_get(arr, 0)), "a.b");
+    json_decref(arr);
+    assert_int_equal(api_parse_parent("x.y", ".", &arr, &err), ST_OK);
+    assert_int_equal(json_array_size(arr), 2);
+    json_decref(arr);
+    assert_int_equal(api_parse_parent("x.y", NULL, &arr, &err), ST_OK);
+    assert_int_equal(json_array_size(arr), 1);
+    json_decref(arr);
 }
 
 static void test_names(void **state)
@@ -71,17 +94,17 @@ static void test_parent(void **state)
     json_t *arr = NULL;
     struct error err;
 
-    assert_int_equal(api_parse_parent(NULL, &arr, &err), ST_OK);
+    assert_int_equal(api_parse_parent(NULL, NULL, &arr, &err), ST_OK);
     assert_int_equal(json_array_size(arr), 0);
     json_decref(arr);
-    assert_int_equal(api_parse_parent("", &arr, &err), ST_OK);
+    assert_int_equal(api_parse_parent("", NULL, &arr, &err), ST_OK);
     assert_int_equal(json_array_size(arr), 0);
     json_decref(arr);
-    assert_int_equal(api_parse_parent("a\x1f" "b", &arr, &err), ST_OK);
+    assert_int_equal(api_parse_parent("a\x1f" "b", NULL, &arr, &err), ST_OK);
     assert_int_equal(json_array_size(arr), 2);
     assert_string_equal(json_string_value(json_array_get(arr, 1)), "b");
     json_decref(arr);
-    assert_int_equal(api_parse_parent("a\x1f", &arr, &err), ST_INVALID);
+    assert_int_equal(api_parse_parent("a\x1f", NULL, &arr, &err), ST_INVALID);
 }
 
 static void test_endpoints(void **state)
@@ -110,6 +133,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_namespace_levels), cmocka_unit_test(test_namespace_rejects),
         cmocka_unit_test(test_names), cmocka_unit_test(test_parent),
+        cmocka_unit_test(test_advertised_separator),
         cmocka_unit_test(test_endpoints),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
