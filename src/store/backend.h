@@ -50,6 +50,13 @@ struct store_backend_ops {
                               const char *src_ns, const char *src_name, const char *dst_ns,
                               const char *dst_name, enum store_kind *existing_kind,
                               struct error *err);
+
+    enum status (*idem_get)(struct store_conn *c, int64_t wh, const char *key, int64_t now_ms,
+                            struct store_idem *out, struct error *err);
+    enum status (*idem_finish)(struct store_conn *c, const struct store_idem *rec,
+                               struct error *err);
+    enum status (*idem_purge)(struct store_conn *c, int64_t now_ms, int64_t *deleted,
+                              struct error *err);
 };
 
 /* The head of every backend's store object. */
@@ -57,10 +64,22 @@ struct store {
     const struct store_backend_ops *ops;
 };
 
-/* The head of every backend's connection object. */
+/*
+ * The head of every backend's connection object. store.c keeps the armed
+ * Idempotency-Key record here (store_conn_set_idem): while idem_armed, the
+ * backend records idem (status 0) inside the transaction of every mutation
+ * (ns create/drop/update_props, obj commit/drop/rename) and, once such a
+ * transaction has committed, calls store_conn_idem_done.
+ */
 struct store_conn {
     struct store *st;
+    bool idem_armed;
+    bool idem_consumed;
+    struct store_idem idem; /* key and fingerprint owned; status, body, etag unused */
 };
+
+/* store_conn_idem_done disarms c and marks its record consumed (by a commit that inserted it). */
+void store_conn_idem_done(struct store_conn *c);
 
 /*
  * One embedded migration: the build turns src/store/migrations/<backend>/NNNN_*.sql

@@ -9,6 +9,10 @@
  * Multi-statement reads use a plain BEGIN for one consistent snapshot.
  * Statements are prepared once per connection and reset after every use, so
  * no statement keeps a read snapshot open between calls.
+ *
+ * Idempotency-Key records (DESIGN.md invariant 3): every mutation opens its
+ * transaction with tx_begin_mutation, which inserts the armed connection's
+ * pending record first, and tx_finish's commit consumes the arming.
  */
 #include "store/backend.h"
 
@@ -24,6 +28,9 @@
 #include "core/clock.h"
 
 #define SQ_BUSY_TIMEOUT_MS 5000
+/* Expired idempotency records are purged this many per transaction, so a backlog never holds
+   the write lock for long. */
+#define SQ_PURGE_BATCH 1000
 
 extern const struct store_migration store_migrations_sqlite[];
 
@@ -49,6 +56,11 @@ enum stmt_id {
     S_OBJ_INSERT,
     S_OBJ_DELETE,
     S_OBJ_RENAME,
+    S_IDEM_GET,
+    S_IDEM_DELETE_EXPIRED,
+    S_IDEM_INSERT,
+    S_IDEM_FINISH,
+    S_IDEM_PURGE,
     S__COUNT
 };
 
@@ -86,6 +98,15 @@ static const char *const stmt_sql[S__COUNT] = {
     [S_OBJ_DELETE] = "DELETE FROM objects WHERE id = ?1",
     [S_OBJ_RENAME] = "UPDATE objects SET namespace = ?2, name = ?3, updated_ms = ?4 "
                      "WHERE id = ?1",
+    [S_IDEM_GET] = "SELECT id, fingerprint, status, body, etag, expires_ms FROM idempotency "
+                   "WHERE warehouse_id = ?1 AND key = ?2",
+    [S_IDEM_DELETE_EXPIRED] = "DELETE FROM idempotency WHERE warehouse_id = ?1 AND key = ?2 "
+                              "AND expires_ms <= ?3",
+    [S_IDEM_INSERT] = "INSERT INTO idempotency (warehouse_id, key, fingerprint, status, body, "
+                      "etag, created_ms, expires_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    [S_IDEM_FINISH] = "UPDATE idempotency SET status = ?2, body = ?3, etag = ?4 WHERE id = ?1",
+    [S_IDEM_PURGE] = "DELETE FROM idempotency WHERE id IN (SELECT id FROM idempotency "
+                     "WHERE expires_ms <= ?1 LIMIT ?2)",
 };
 
 struct sq_store {
@@ -97,6 +118,11 @@ struct sq_conn {
     struct store_conn base;
     sqlite3 *db;
     sqlite3_stmt *stmts[S__COUNT];
+    /* The idempotency row the open transaction inserted (tx_begin_mutation), 0 if none. */
+    int64_t idem_claim;
+    /* The idempotency row a committed mutation on this connection inserted last, 0 if none:
+       only that pending row may be completed by sq_idem_finish on this connection. */
+    int64_t idem_owned;
 };
 
 /* A compact description of one object row, for the checks inside transactions. */
@@ -201,13 +227,102 @@ static void tx_rollback(struct sq_conn *c)
 
 /*
  * tx_finish commits when rc is ST_OK and rolls back otherwise (also when the
- * commit fails), returning the final status.
+ * commit fails), returning the final status. When the transaction carried the
+ * connection's idempotency record (tx_begin_mutation), a commit consumes it.
  */
 static enum status tx_finish(struct sq_conn *c, enum status rc, struct error *err)
 {
-    if (rc == ST_OK && (rc = run(c, S_COMMIT, err)) == ST_OK)
+    int64_t claim = c->idem_claim;
+
+    c->idem_claim = 0;
+    if (rc == ST_OK && (rc = run(c, S_COMMIT, err)) == ST_OK) {
+        if (claim) {
+            c->idem_owned = claim;
+            store_conn_idem_done(&c->base);
+        }
         return ST_OK;
+    }
     tx_rollback(c);
+    return rc;
+}
+
+/* col_dup_null copies text column i, or returns NULL for an SQL NULL. */
+static char *col_dup_null(sqlite3_stmt *s, int i)
+{
+    const unsigned char *t = sqlite3_column_text(s, i);
+
+    return t ? xstrdup((const char *)t) : NULL;
+}
+
+/* bind_text_null binds v, or SQL NULL when v is NULL. */
+static void bind_text_null(sqlite3_stmt *s, int i, const char *v)
+{
+    if (v)
+        bind_text(s, i, v);
+    else
+        sqlite3_bind_null(s, i);
+}
+
+/*
+ * idem_insert inserts rec into idempotency, deleting first a record of the
+ * same key that has expired at now. ST_REPLAY when the key is recorded and
+ * not expired; *id gets the new row's id.
+ */
+static enum status idem_insert(struct sq_conn *c, const struct store_idem *rec, int64_t now,
+                               int64_t *id, struct error *err)
+{
+    sqlite3_stmt *s;
+    enum status rc;
+    int src;
+
+    if ((rc = stmt(c, S_IDEM_DELETE_EXPIRED, &s, err)))
+        return rc;
+    sqlite3_bind_int64(s, 1, rec->warehouse_id);
+    bind_text(s, 2, rec->key);
+    sqlite3_bind_int64(s, 3, now);
+    if ((rc = step_done(c, s, err)) || (rc = stmt(c, S_IDEM_INSERT, &s, err)))
+        return rc;
+    sqlite3_bind_int64(s, 1, rec->warehouse_id);
+    bind_text(s, 2, rec->key);
+    bind_text(s, 3, rec->fingerprint);
+    sqlite3_bind_int(s, 4, rec->status);
+    bind_text_null(s, 5, rec->body);
+    bind_text_null(s, 6, rec->etag);
+    sqlite3_bind_int64(s, 7, now);
+    sqlite3_bind_int64(s, 8, rec->expires_ms);
+    src = sqlite3_step(s);
+    sqlite3_reset(s);
+    if (src == SQLITE_CONSTRAINT_UNIQUE)
+        return error_set(err, ST_REPLAY, ET_NONE,
+                         "The idempotency key was used already by another request");
+    if (src != SQLITE_DONE)
+        return sq_fail(c->db, src, "idempotency", err);
+    *id = sqlite3_last_insert_rowid(c->db);
+    return ST_OK;
+}
+
+/*
+ * tx_begin_mutation starts the write transaction of a mutation that an
+ * Idempotency-Key can guard (DESIGN.md invariant 3). When c is armed, the
+ * key's pending record (status 0) is inserted first, inside the same
+ * transaction: a key recorded already (and not expired) makes the call fail
+ * with ST_REPLAY before the mutation runs, with nothing written, so a retry
+ * is answered as a replay rather than with the error its own mutation would
+ * meet (say ST_EXISTS for a namespace the first attempt created). Because the
+ * record shares the transaction, any failure of the mutation rolls it back
+ * too, and c stays armed; only tx_finish's commit consumes it.
+ */
+static enum status tx_begin_mutation(struct sq_conn *c, struct error *err)
+{
+    enum status rc;
+
+    c->idem_claim = 0;
+    if ((rc = tx_begin(c, true, err)) || !c->base.idem_armed)
+        return rc;
+    if ((rc = idem_insert(c, &c->base.idem, clock_now_ms(), &c->idem_claim, err))) {
+        c->idem_claim = 0;
+        tx_rollback(c);
+    }
     return rc;
 }
 
@@ -635,7 +750,7 @@ static enum status sq_ns_create(struct store_conn *base, int64_t wh, const char 
     if ((rc = props_normalize(properties, &props, err)))
         return rc;
     parent = ns_parent(ns);
-    if ((rc = tx_begin(c, true, err)) == ST_OK)
+    if ((rc = tx_begin_mutation(c, err)) == ST_OK)
         rc = tx_finish(c, ns_insert(c, wh, ns, parent, props, err), err);
     free(parent);
     free(props);
@@ -768,7 +883,7 @@ static enum status sq_ns_drop(struct store_conn *base, int64_t wh, const char *n
     struct sq_conn *c = (struct sq_conn *)base;
     enum status rc;
 
-    if ((rc = tx_begin(c, true, err)))
+    if ((rc = tx_begin_mutation(c, err)))
         return rc;
     return tx_finish(c, ns_drop_tx(c, wh, ns, tables, views, children, err), err);
 }
@@ -859,7 +974,7 @@ static enum status sq_ns_update_props(struct store_conn *base, int64_t wh, const
     struct sq_conn *c = (struct sq_conn *)base;
     enum status rc;
 
-    if ((rc = tx_begin(c, true, err)))
+    if ((rc = tx_begin_mutation(c, err)))
         return rc;
     rc = tx_finish(c, ns_update_tx(c, wh, ns, updates, removals, old_props, err), err);
     if (rc) {
@@ -1041,7 +1156,7 @@ static enum status sq_obj_commit(struct store_conn *base, const struct store_cas
     struct sq_conn *c = (struct sq_conn *)base;
     enum status rc;
 
-    if ((rc = tx_begin(c, true, err)))
+    if ((rc = tx_begin_mutation(c, err)))
         return rc;
     return tx_finish(c, obj_commit_tx(c, items, n, failed, existing_kind, err), err);
 }
@@ -1078,7 +1193,7 @@ static enum status sq_obj_drop(struct store_conn *base, int64_t wh, const char *
     struct sq_conn *c = (struct sq_conn *)base;
     enum status rc;
 
-    if ((rc = tx_begin(c, true, err)))
+    if ((rc = tx_begin_mutation(c, err)))
         return rc;
     rc = tx_finish(c, obj_drop_tx(c, wh, ns, name, kind, metadata_location, err), err);
     if (rc && metadata_location) {
@@ -1118,10 +1233,147 @@ static enum status sq_obj_rename(struct store_conn *base, int64_t wh, enum store
     struct sq_conn *c = (struct sq_conn *)base;
     enum status rc;
 
-    if ((rc = tx_begin(c, true, err)))
+    if ((rc = tx_begin_mutation(c, err)))
         return rc;
     return tx_finish(
         c, obj_rename_tx(c, wh, kind, src_ns, src_name, dst_ns, dst_name, existing_kind, err), err);
+}
+
+/* --- idempotency records --- */
+
+/*
+ * idem_read reads the record of key in wh into *out (owned) and its row id
+ * into *id, expired or not. ST_NOT_FOUND (err untouched) when there is none.
+ */
+static enum status idem_read(struct sq_conn *c, int64_t wh, const char *key, int64_t *id,
+                             struct store_idem *out, struct error *err)
+{
+    sqlite3_stmt *s;
+    enum status rc;
+
+    if ((rc = stmt(c, S_IDEM_GET, &s, err)))
+        return rc;
+    sqlite3_bind_int64(s, 1, wh);
+    bind_text(s, 2, key);
+    if ((rc = step_row(c, s, err)))
+        return rc;
+    *id = sqlite3_column_int64(s, 0);
+    out->warehouse_id = wh;
+    out->key = xstrdup(key);
+    out->fingerprint = col_dup(s, 1);
+    out->status = sqlite3_column_int(s, 2);
+    out->body = col_dup_null(s, 3);
+    out->etag = col_dup_null(s, 4);
+    out->expires_ms = sqlite3_column_int64(s, 5);
+    sqlite3_reset(s);
+    return ST_OK;
+}
+
+static enum status sq_idem_get(struct store_conn *base, int64_t wh, const char *key, int64_t now_ms,
+                               struct store_idem *out, struct error *err)
+{
+    int64_t id;
+    enum status rc = idem_read((struct sq_conn *)base, wh, key, &id, out, err);
+
+    if (rc == ST_OK && out->expires_ms <= now_ms) {
+        store_idem_cleanup(out);
+        rc = ST_NOT_FOUND;
+    }
+    if (rc == ST_NOT_FOUND)
+        error_set(err, ST_NOT_FOUND, ET_NONE, "No record of this idempotency key");
+    return rc;
+}
+
+static enum status idem_replay(struct error *err)
+{
+    return error_set(err, ST_REPLAY, ET_NONE,
+                     "Another request with this idempotency key finished first");
+}
+
+/*
+ * idem_finish_tx fills in the response of rec's key. Only the pending record
+ * that a mutation committed on this connection inserted is completed in
+ * place: a pending record of another request (which applied its mutation and
+ * has yet to record the response) is that request's to finish, so a request
+ * that changed nothing must not overwrite it and gets ST_REPLAY, as it does
+ * for a complete record. An absent or expired record is replaced by rec.
+ */
+static enum status idem_finish_tx(struct sq_conn *c, const struct store_idem *rec,
+                                  struct error *err)
+{
+    struct store_idem cur = {0};
+    int64_t id = 0, now = clock_now_ms();
+    sqlite3_stmt *s;
+    enum status rc;
+
+    rc = idem_read(c, rec->warehouse_id, rec->key, &id, &cur, err);
+    if (rc == ST_NOT_FOUND || (rc == ST_OK && cur.expires_ms <= now)) {
+        rc = idem_insert(c, rec, now, &id, err);
+        goto out;
+    }
+    if (rc)
+        goto out;
+    if (cur.status != 0 || id != c->idem_owned) {
+        rc = idem_replay(err);
+        goto out;
+    }
+    if ((rc = stmt(c, S_IDEM_FINISH, &s, err)))
+        goto out;
+    sqlite3_bind_int64(s, 1, id);
+    sqlite3_bind_int(s, 2, rec->status);
+    bind_text_null(s, 3, rec->body);
+    bind_text_null(s, 4, rec->etag);
+    rc = step_done(c, s, err);
+out:
+    store_idem_cleanup(&cur);
+    return rc;
+}
+
+static enum status sq_idem_finish(struct store_conn *base, const struct store_idem *rec,
+                                  struct error *err)
+{
+    struct sq_conn *c = (struct sq_conn *)base;
+    enum status rc;
+
+    if ((rc = tx_begin(c, true, err)))
+        return rc;
+    rc = tx_finish(c, idem_finish_tx(c, rec, err), err);
+    if (rc == ST_OK)
+        c->idem_owned = 0;
+    return rc;
+}
+
+static enum status idem_purge_batch(struct sq_conn *c, int64_t now_ms, int64_t *n,
+                                    struct error *err)
+{
+    sqlite3_stmt *s;
+    enum status rc;
+
+    if ((rc = stmt(c, S_IDEM_PURGE, &s, err)))
+        return rc;
+    sqlite3_bind_int64(s, 1, now_ms);
+    sqlite3_bind_int(s, 2, SQ_PURGE_BATCH);
+    if ((rc = step_done(c, s, err)))
+        return rc;
+    *n = sqlite3_changes(c->db);
+    return ST_OK;
+}
+
+static enum status sq_idem_purge(struct store_conn *base, int64_t now_ms, int64_t *deleted,
+                                 struct error *err)
+{
+    struct sq_conn *c = (struct sq_conn *)base;
+    enum status rc;
+    int64_t n;
+
+    do {
+        n = 0;
+        if ((rc = tx_begin(c, true, err)) ||
+            (rc = tx_finish(c, idem_purge_batch(c, now_ms, &n, err), err)))
+            return rc;
+        *deleted += n;
+    } while (n == SQ_PURGE_BATCH);
+    return ST_OK;
 }
 
 static const struct store_backend_ops sq_ops = {
@@ -1142,4 +1394,7 @@ static const struct store_backend_ops sq_ops = {
     .obj_commit = sq_obj_commit,
     .obj_drop = sq_obj_drop,
     .obj_rename = sq_obj_rename,
+    .idem_get = sq_idem_get,
+    .idem_finish = sq_idem_finish,
+    .idem_purge = sq_idem_purge,
 };

@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/alloc.h"
+
 /*
  * url_scheme returns the length of url's "scheme:" prefix (without the
  * colon), or 0 when url does not start with one. A scheme is a letter followed
@@ -70,8 +72,10 @@ enum status store_connect(struct store *st, struct store_conn **out, struct erro
 
 void store_disconnect(struct store_conn *c)
 {
-    if (c)
-        c->st->ops->disconnect(c);
+    if (!c)
+        return;
+    store_conn_set_idem(c, NULL);
+    c->st->ops->disconnect(c);
 }
 
 enum status store_ping(struct store_conn *c, struct error *err)
@@ -221,6 +225,76 @@ enum status store_obj_rename(struct store_conn *c, int64_t wh, enum store_kind k
         return error_set(err, ST_INVALID, ET_ILLEGAL_ARGUMENT, "Empty destination name");
     return c->st->ops->obj_rename(c, wh, kind, src_ns, src_name, dst_ns, dst_name, existing_kind,
                                   err);
+}
+
+void store_conn_set_idem(struct store_conn *c, const struct store_idem *pending)
+{
+    free(c->idem.key);
+    free(c->idem.fingerprint);
+    memset(&c->idem, 0, sizeof(c->idem));
+    c->idem_armed = false;
+    c->idem_consumed = false;
+    if (!pending || !pending->key)
+        return;
+    c->idem.warehouse_id = pending->warehouse_id;
+    c->idem.key = xstrdup(pending->key);
+    c->idem.fingerprint = xstrdup(pending->fingerprint ? pending->fingerprint : "");
+    c->idem.expires_ms = pending->expires_ms;
+    c->idem_armed = true;
+}
+
+bool store_conn_idem_consumed(const struct store_conn *c)
+{
+    return c->idem_consumed;
+}
+
+void store_conn_idem_done(struct store_conn *c)
+{
+    c->idem_armed = false;
+    c->idem_consumed = true;
+}
+
+enum status store_idem_get(struct store_conn *c, int64_t wh, const char *key, int64_t now_ms,
+                           struct store_idem *out, struct error *err)
+{
+    memset(out, 0, sizeof(*out));
+    if (!key || !*key)
+        return error_set(err, ST_NOT_FOUND, ET_NONE, "No idempotency key given");
+    return c->st->ops->idem_get(c, wh, key, now_ms, out, err);
+}
+
+enum status store_idem_finish(struct store_conn *c, const struct store_idem *rec, struct error *err)
+{
+    if (!rec->key || !*rec->key || !rec->fingerprint)
+        return error_set(err, ST_INVALID, ET_ILLEGAL_ARGUMENT,
+                         "An idempotency record needs a key and a fingerprint");
+    /* Status 0 means "pending": a finished record always holds a real HTTP status. */
+    if (rec->status < 100 || rec->status > 599)
+        return error_set(err, ST_INVALID, ET_ILLEGAL_ARGUMENT,
+                         "Cannot record HTTP status %d for an idempotency key", rec->status);
+    return c->st->ops->idem_finish(c, rec, err);
+}
+
+enum status store_idem_purge(struct store_conn *c, int64_t now_ms, int64_t *deleted,
+                             struct error *err)
+{
+    int64_t n = 0;
+    enum status rc = c->st->ops->idem_purge(c, now_ms, &n, err);
+
+    if (deleted)
+        *deleted = n;
+    return rc;
+}
+
+void store_idem_cleanup(struct store_idem *r)
+{
+    if (!r)
+        return;
+    free(r->key);
+    free(r->fingerprint);
+    free(r->body);
+    free(r->etag);
+    r->key = r->fingerprint = r->body = r->etag = NULL;
 }
 
 void store_page_cleanup(struct store_page *p)

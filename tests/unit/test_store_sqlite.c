@@ -22,6 +22,8 @@
 #include "store/store.h"
 
 #define NS_SEP "\x1f"
+/* The number of files in src/store/migrations/sqlite. */
+#define N_MIGRATIONS 2
 
 /* Per-test state: a fresh database in a fresh temp directory. */
 struct fx {
@@ -257,14 +259,14 @@ static void test_migrations_applied_once(void **state)
     char *props = NULL;
 
     ns_new(f, "kept");
-    assert_int_equal(query_int(f->db_path, "SELECT count(*) FROM schema_migrations"), 1);
+    assert_int_equal(query_int(f->db_path, "SELECT count(*) FROM schema_migrations"), N_MIGRATIONS);
     applied = query_int(f->db_path, "SELECT applied_ms FROM schema_migrations WHERE version=1");
     assert_true(applied > 0);
     clock_sleep_ms(5);
 
     assert_int_equal(store_open(f->db_path, &st2, &err), ST_OK);
     store_close(st2);
-    assert_int_equal(query_int(f->db_path, "SELECT count(*) FROM schema_migrations"), 1);
+    assert_int_equal(query_int(f->db_path, "SELECT count(*) FROM schema_migrations"), N_MIGRATIONS);
     assert_int_equal(
         query_int(f->db_path, "SELECT applied_ms FROM schema_migrations WHERE version=1"), applied);
     /* Data written before the second open is still there. */
@@ -312,7 +314,7 @@ static void test_concurrent_open_migrates_once(void **state)
         assert_true(WIFEXITED(status));
         assert_int_equal(WEXITSTATUS(status), 0);
     }
-    assert_int_equal(query_int(path, "SELECT count(*) FROM schema_migrations"), 1);
+    assert_int_equal(query_int(path, "SELECT count(*) FROM schema_migrations"), N_MIGRATIONS);
     free(path);
 }
 
