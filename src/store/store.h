@@ -205,12 +205,12 @@ struct store_idem {
 
 /*
  * store_conn_set_idem arms c with a pending record (copied; NULL disarms):
- * the next write transaction on c that commits also inserts the record
- * {warehouse_id, key, fingerprint, status 0, expires_ms} in that same
- * transaction, and the arming ends. A transaction that fails or rolls back
- * leaves c armed. If the key is already recorded (and not expired), that
- * write transaction rolls back entirely and returns ST_REPLAY: the mutation
- * did not happen, because another request with the key did it.
+ * the next mutating transaction on c inserts the record {warehouse_id, key,
+ * fingerprint, status 0, expires_ms} first, in that same transaction, and a
+ * commit ends the arming. A transaction that fails or rolls back takes the
+ * record with it and leaves c armed. If the key is already recorded (and
+ * not expired), the transaction stops before the mutation and returns
+ * ST_REPLAY: another request with the key did it.
  */
 void store_conn_set_idem(struct store_conn *c, const struct store_idem *pending);
 /* store_conn_idem_consumed says whether the armed record was inserted by a commit. */
@@ -224,10 +224,11 @@ bool store_conn_idem_consumed(const struct store_conn *c);
 enum status store_idem_get(struct store_conn *c, int64_t wh, const char *key, int64_t now_ms,
                            struct store_idem *out, struct error *err);
 /*
- * store_idem_finish records the response of key: it updates the pending
- * record inserted by a mutation, or inserts a complete record when the
- * request changed nothing (a 4xx). ST_REPLAY when a complete record for the
- * key exists already (another request with the key finished first).
+ * store_idem_finish records the response of key: it completes the pending
+ * record that a mutation on this same connection inserted, or inserts a
+ * complete record when the request changed nothing (a 4xx). ST_REPLAY when
+ * the key is recorded by another request (complete, or pending on another
+ * connection): that request's response is the one to replay.
  */
 enum status store_idem_finish(struct store_conn *c, const struct store_idem *rec,
                               struct error *err);
