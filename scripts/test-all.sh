@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Runs serac's test suites and prints a summary line per suite plus a total.
-# Usage: scripts/test-all.sh [unit|asan|fuzz|api|pyiceberg|rck ...] (default: all)
+# Usage: scripts/test-all.sh [unit|asan|fuzz|api|pyiceberg|rck|spark|duckdb ...] (default: all)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 JOBS=${JOBS:-2}
 SUITES=("$@")
-[ ${#SUITES[@]} -eq 0 ] && SUITES=(unit asan fuzz api pyiceberg rck)
+[ ${#SUITES[@]} -eq 0 ] && SUITES=(unit asan fuzz api pyiceberg rck spark duckdb)
 RESULTS=()
 TOTAL_PASS=0
 TOTAL_FAIL=0
@@ -76,11 +76,12 @@ for suite in "${SUITES[@]}"; do
         done
         record fuzz "$fp" "$ff"
       else record fuzz 0 1; fi ;;
-    api|pyiceberg|rck)
+    api|pyiceberg|rck|spark|duckdb)
       [ -x build/serac ] || build_tree build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
       case $suite in
         api) note "API tests (pytest)"; pytest_suite api tests/api ;;
         pyiceberg) note "PyIceberg scenario (pytest)"; pytest_suite pyiceberg tests/pyiceberg ;;
+        duckdb) note "DuckDB iceberg extension (pytest)"; pytest_suite duckdb tests/duckdb ;;
         rck)
           note "Iceberg REST Compatibility Kit (Maven Surefire)"
           out=$(scripts/run-rck.sh 2>&1); rc=$?
@@ -91,6 +92,16 @@ for suite in "${SUITES[@]}"; do
           if [ -z "$line" ]; then record rck 0 1; else
             bad=$((fl + er)); [ $rc -ne 0 ] && [ $bad -eq 0 ] && bad=1
             record rck $((t - fl - er - sk)) "$bad"; fi ;;
+        spark)
+          note "Spark + Iceberg runtime (Maven Surefire)"
+          out=$(scripts/run-spark.sh 2>&1); rc=$?
+          echo "$out" | grep -vE '^\[INFO\] Download|^Download' | tail -n 60
+          line=$(echo "$out" | grep -E 'Tests run: [0-9]+, Failures: [0-9]+, Errors: [0-9]+' | tail -1)
+          t=$(echo "$line" | sed -E 's/.*Tests run: ([0-9]+).*/\1/'); fl=$(echo "$line" | sed -E 's/.*Failures: ([0-9]+).*/\1/')
+          er=$(echo "$line" | sed -E 's/.*Errors: ([0-9]+).*/\1/'); sk=$(echo "$line" | sed -E 's/.*Skipped: ([0-9]+).*/\1/')
+          if [ -z "$line" ]; then record spark 0 1; else
+            bad=$((fl + er)); [ $rc -ne 0 ] && [ $bad -eq 0 ] && bad=1
+            record spark $((t - fl - er - sk)) "$bad"; fi ;;
       esac ;;
     *) echo "unknown suite $suite" >&2; exit 2 ;;
   esac
