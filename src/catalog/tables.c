@@ -560,12 +560,12 @@ enum status catalog_obj_rename(struct catalog_ctx *ctx, const struct catalog_wh 
         error_set(err, ST_NOT_FOUND, ET_NO_SUCH_VIEW, "View does not exist: %s", src_dot);
     else if (rc == ST_NOT_FOUND)
         table_missing(err, src_ns, src_name);
-    else if (rc == ST_EXISTS && existing != kind)
+    else if (rc == ST_EXISTS && (existing != kind || kind == STORE_VIEW))
+        /* Java's wording: only a table renamed onto a table says "Table already exists: x". */
         error_set(err, ST_EXISTS, ET_ALREADY_EXISTS, "Cannot rename %s to %s. %s already exists",
                   src_dot, dst_dot, existing == STORE_VIEW ? "View" : "Table");
     else if (rc == ST_EXISTS)
-        error_set(err, ST_EXISTS, ET_ALREADY_EXISTS, "%s already exists: %s",
-                  kind == STORE_VIEW ? "View" : "Table", dst_dot);
+        error_set(err, ST_EXISTS, ET_ALREADY_EXISTS, "Table already exists: %s", dst_dot);
     free(src_key);
     free(dst_key);
     free(src_dot);
