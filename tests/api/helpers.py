@@ -192,3 +192,144 @@ def field_ids(schema):
 def current_schema(metadata):
     sid = metadata["current-schema-id"]
     return next(s for s in metadata["schemas"] if s["schema-id"] == sid)
+
+
+# -- views ----------------------------------------------------------------------------------
+
+VIEW_METADATA_FILE_RE = re.compile(r"^(\d{5})-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-"
+                                   r"[0-9a-f]{12}\.gz\.metadata\.json$")
+
+
+def view_url(api, ns, name):
+    """The path of a view: {p}/namespaces/{ns}/views/{name}."""
+    from rest_client import enc
+    return f"{api.ns_url(ns)}/views/{enc(name)}"
+
+
+def view_schema(extra_field=None):
+    """The schema a view's query produces: id long (required), data string."""
+    fields = [{"id": 1, "name": "id", "type": "long", "required": True},
+              {"id": 2, "name": "data", "type": "string", "required": False}]
+    if extra_field:
+        fields.append({"id": 3, "name": extra_field, "type": "string", "required": False})
+    return {"type": "struct", "schema-id": 0, "fields": fields}
+
+
+def sql_rep(sql, dialect="spark"):
+    return {"type": "sql", "sql": sql, "dialect": dialect}
+
+
+def view_version(ns, version_id=1, schema_id=0, reps=None, sql="select 1 as id, 'a' as data",
+                 ts=None, summary=None):
+    """A ViewVersion as the Java client sends it (default namespace = the view's namespace)."""
+    return {
+        "version-id": version_id,
+        "timestamp-ms": ts or int(time.time() * 1000),
+        "schema-id": schema_id,
+        "summary": summary or {"engine-name": "serac-tests", "engine-version": "1"},
+        "representations": reps if reps is not None else [sql_rep(sql)],
+        "default-namespace": list(ns),
+    }
+
+
+def create_view_body(ns, name, reps=None, sql="select 1 as id, 'a' as data", location=None,
+                     properties=None, schema=None):
+    body = {"name": name, "schema": schema or view_schema(),
+            "view-version": view_version(ns, reps=reps, sql=sql),
+            "properties": properties if properties is not None else {}}
+    if location is not None:
+        body["location"] = location
+    return body
+
+
+def create_view(api, ns, name, expect=200, **kw):
+    """POST a CreateViewRequest; asserts the status unless expect is None."""
+    r = api.post(f"{api.ns_url(ns)}/views", json=create_view_body(ns, name, **kw))
+    if expect is not None:
+        assert r.status == expect, r
+    return r
+
+
+def replace_view_updates(md, sql, dialect="spark", reps=None, schema=None):
+    """What the Java client sends to replace a view: add-schema, add-view-version (schema -1,
+    version id max+1), set-current-view-version -1."""
+    next_id = max(v["version-id"] for v in md["versions"]) + 1
+    sch = dict(schema or view_schema())
+    sch["schema-id"] = max(s["schema-id"] for s in md["schemas"]) + 1
+    ver = view_version(md["versions"][0]["default-namespace"], version_id=next_id, schema_id=-1,
+                       reps=reps if reps is not None else [sql_rep(sql, dialect)])
+    return [{"action": "add-schema", "schema": sch},
+            {"action": "add-view-version", "view-version": ver},
+            {"action": "set-current-view-version", "view-version-id": -1}]
+
+
+def view_uuid_requirement(md):
+    return {"type": "assert-view-uuid", "uuid": md["view-uuid"]}
+
+
+def read_metadata_file(location):
+    """The JSON held by a metadata file, gzip-compressed or not (by its magic bytes)."""
+    import gzip
+    import json
+    raw = local_path(location).read_bytes()
+    if raw[:2] == b"\x1f\x8b":
+        raw = gzip.decompress(raw)
+    return json.loads(raw)
+
+
+def assert_names_unique(items, what="item"):
+    keys = [repr(x) for x in items]
+    dup = sorted({k for k in keys if keys.count(k) > 1})
+    assert not dup, f"{what}s returned more than once: {dup}"
+
+
+def raw_request(api, method, path, json=None, params=None, headers=None):
+    """Like api.request, but the path goes on the wire exactly as given.
+
+    requests rewrites percent-encoded unreserved characters (%2E becomes '.'), which changes
+    meaning when '.' is the namespace separator; Java clients send %2E as is. The response is
+    validated by the RestClient as usual.
+    """
+    import json as jsonlib
+    from urllib.parse import quote, urlencode
+
+    import requests
+    url = api.base_url + path
+    if params:
+        url += "?" + urlencode(params, quote_via=quote)
+    hdrs = {"Accept": "application/json"}
+    body = None
+    if json is not None:
+        body = jsonlib.dumps(json).encode()
+        hdrs["Content-Type"] = "application/json"
+    hdrs.update(headers or {})
+    prepared = api.session.prepare_request(requests.Request(method, url, data=body,
+                                                            headers=hdrs))
+    prepared.url = url
+    raw = api.session.send(prepared, timeout=api.timeout, allow_redirects=False)
+    return api._validate(method, url, raw, False)
+
+
+def module_server_fixtures(name):
+    """(server, api) fixtures giving one test module a serac of its own.
+
+    Assign them at module level (`server, api = helpers.module_server_fixtures("x")`): the
+    conftest fixtures (ns, table, ...) then use this server. Modules that create many
+    namespaces use it so the session server's top-level listing stays small.
+    """
+    import pytest
+
+    from rest_client import RestClient
+    from serac_server import SeracServer
+
+    @pytest.fixture(scope="module", name="server")
+    def _server():
+        srv = SeracServer(name=name).start()
+        yield srv
+        srv.stop_and_check()
+
+    @pytest.fixture(scope="module", name="api")
+    def _api(server):
+        return RestClient(server.url, prefix="default")
+
+    return _server, _api
