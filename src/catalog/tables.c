@@ -11,6 +11,7 @@
 #include "core/ids.h"
 #include "core/jsonx.h"
 #include "core/log.h"
+#include "iceberg/manifest.h"
 #include "iceberg/table_meta.h"
 
 void catalog_table_result_cleanup(struct catalog_table_result *r)
@@ -368,54 +369,124 @@ static int count_one(const char *location, int64_t size, void *ud)
     return 1;
 }
 
+static void add_path(json_t *set, const json_t *v)
+{
+    if (json_is_string(v) && json_string_length(v) > 0)
+        json_object_set_new(set, json_string_value(v), json_true());
+}
+
+/* Reads an Avro manifest list or manifest and adds the paths it names to set. */
+static void add_from_avro(struct catalog_ctx *ctx, const char *location, bool is_list,
+                          json_t *set)
+{
+    char *data = NULL;
+    size_t len = 0;
+    json_t *paths = json_array();
+    struct error err;
+    size_t i;
+    json_t *p;
+
+    error_clear(&err);
+    if (fileio_read(ctx->cat->io, location, ctx->cat->opts.max_metadata_bytes, &data, &len,
+                    &err) ||
+        (is_list ? manifest_list_files(data, len, paths, &err)
+                 : manifest_files(data, len, paths, &err))) {
+        if (err.status != ST_NOT_FOUND)
+            log_warn("purge: cannot read %s: %s", location, err.msg);
+    }
+    json_array_foreach(paths, i, p)
+        add_path(set, p);
+    json_decref(paths);
+    free(data);
+}
+
 /*
- * Purge removes what Iceberg's default layout puts under the table location:
- * <location>/metadata (metadata files, manifest lists, manifests) and
- * <location>/data, plus metadata files the log names elsewhere, then the
- * location directory itself once empty. Files outside the location (custom
- * write.data.path) are left: finding them needs the manifests.
+ * table_files returns the set (an object whose keys are locations) of every
+ * file the table's metadata reaches: metadata files (current and logged),
+ * manifest lists, manifests, data and delete files, statistics files. This
+ * is what a purge deletes, and nothing else: two tables may share a
+ * location (a renamed table and a new one under the old name do).
+ */
+static json_t *table_files(struct catalog_ctx *ctx, const char *metadata_location,
+                           const json_t *meta)
+{
+    json_t *set = json_object(), *manifests = json_object();
+    const char *path;
+    json_t *entry, *v;
+    size_t i, j;
+
+    json_object_set_new(set, metadata_location, json_true());
+    json_array_foreach(json_object_get(meta, "metadata-log"), i, entry)
+        add_path(set, json_object_get(entry, "metadata-file"));
+    json_array_foreach(json_object_get(meta, "snapshots"), i, entry)
+    {
+        const json_t *list = json_object_get(entry, "manifest-list");
+        add_path(set, list);
+        if (json_is_string(list))
+            add_from_avro(ctx, json_string_value(list), true, manifests);
+        /* v1 snapshots may name their manifests inline instead. */
+        json_array_foreach(json_object_get(entry, "manifests"), j, v)
+            add_path(manifests, v);
+    }
+    json_object_foreach(manifests, path, v)
+    {
+        json_object_set_new(set, path, json_true());
+        add_from_avro(ctx, path, false, set);
+    }
+    json_array_foreach(json_object_get(meta, "statistics"), i, entry)
+        add_path(set, json_object_get(entry, "statistics-path"));
+    json_array_foreach(json_object_get(meta, "partition-statistics"), i, entry)
+        add_path(set, json_object_get(entry, "statistics-path"));
+    json_decref(manifests);
+    return set;
+}
+
+/* Hadoop's local filesystem keeps a ".<name>.crc" checksum beside each file it writes. */
+static void remove_crc_sibling(struct catalog_ctx *ctx, const char *location)
+{
+    const char *slash = strrchr(location, '/');
+    struct error err;
+    char *crc;
+
+    if (!slash || strncmp(location, "file:", 5) != 0)
+        return;
+    crc = xasprintf("%.*s/.%s.crc", (int)(slash - location), location, slash + 1);
+    fileio_remove(ctx->cat->io, crc, &err);
+    free(crc);
+}
+
+/*
+ * Purge deletes exactly the files the table's metadata reaches (like Java's
+ * CatalogUtil.dropTableData), then the table location's directories if
+ * nothing else is left under them.
  */
 static void purge_table(struct catalog_ctx *ctx, const char *metadata_location,
                         const char *metadata)
 {
-    json_t *meta = NULL;
+    json_t *meta = NULL, *files, *v;
     struct error err;
-    const char *location;
-    size_t i;
-    json_t *entry;
-    char *sub;
+    const char *location, *path;
+    int found = 0, removed = 0;
 
     if (meta_parse(metadata, strlen(metadata), &meta, &err)) {
         log_warn("purge: cannot parse metadata %s: %s", metadata_location, err.msg);
         return;
     }
+    files = table_files(ctx, metadata_location, meta);
+    json_object_foreach(files, path, v)
+    {
+        if (fileio_remove(ctx->cat->io, path, &err))
+            log_warn("purge: cannot remove %s: %s", path, err.msg);
+        else
+            removed++;
+        remove_crc_sibling(ctx, path);
+    }
     location = meta_location(meta);
-    fileio_remove(ctx->cat->io, metadata_location, &err);
-    json_array_foreach(json_object_get(meta, "metadata-log"), i, entry)
-    {
-        const char *f = json_string_value(json_object_get(entry, "metadata-file"));
-        if (f && fileio_remove(ctx->cat->io, f, &err))
-            log_warn("purge: cannot remove %s: %s", f, err.msg);
-    }
-    json_array_foreach(json_object_get(meta, "snapshots"), i, entry)
-    {
-        const char *f = json_string_value(json_object_get(entry, "manifest-list"));
-        if (f && fileio_remove(ctx->cat->io, f, &err))
-            log_warn("purge: cannot remove %s: %s", f, err.msg);
-    }
-    if (location) {
-        static const char *const subdirs[] = {"metadata", "data"};
-        for (size_t k = 0; k < 2; k++) {
-            sub = xasprintf("%s/%s", location, subdirs[k]);
-            if (fileio_remove_prefix(ctx->cat->io, sub, &err))
-                log_warn("purge: cannot remove %s: %s", sub, err.msg);
-            free(sub);
-        }
-        /* Remove the location itself only when nothing else lives there. */
-        int found = 0;
-        if (fileio_list(ctx->cat->io, location, count_one, &found, &err) == ST_OK && !found)
-            fileio_remove_prefix(ctx->cat->io, location, &err);
-    }
+    if (location && fileio_list(ctx->cat->io, location, count_one, &found, &err) == ST_OK &&
+        !found)
+        fileio_remove_prefix(ctx->cat->io, location, &err);
+    log_info("purge: removed %d files of table at %s", removed, location ? location : "?");
+    json_decref(files);
     json_decref(meta);
 }
 
