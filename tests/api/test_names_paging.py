@@ -144,7 +144,8 @@ def test_dot_separator_missing_namespace_404(dot_server):
     api.create_namespace([a])
     api.create_namespace([a + ".missing"])  # one level with a dot: not what the path names
     r = wire(api, "GET", f"{api.p}/namespaces/{a}%2Emissing")
-    assert_error(r, 404, "NoSuchNamespaceException", contains=f"Namespace does not exist: {a}.missing")
+    assert_error(r, 404, "NoSuchNamespaceException",
+                 contains=f"Namespace does not exist: {a}.missing")
 
 
 def test_dot_separator_drop(dot_server):
@@ -185,7 +186,8 @@ def test_dotted_table_and_view_names(api):
     assert api.get(f"{api.ns_url(dotted_ns)}/views/v.y").status == 200
     # error messages print identifiers with dots, as Java does
     r = api.get(api.table_url(dotted_ns, "nope"))
-    assert_error(r, 404, "NoSuchTableException", contains=f"Table does not exist: {dotted_ns[0]}.nope")
+    assert_error(r, 404, "NoSuchTableException",
+                 contains=f"Table does not exist: {dotted_ns[0]}.nope")
 
 
 @pytest.mark.parametrize("level", ["with space", "under_score", "per%cent", "star*", "dash-x",

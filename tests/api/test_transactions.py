@@ -123,7 +123,8 @@ def test_failing_requirement_changes_no_table(api, ns, bad_position):
     changes[bad_position]["requirements"] = [
         {"type": "assert-table-uuid", "uuid": "00000000-0000-0000-0000-000000000001"}]
     r = _tx(api, changes)
-    assert_error(r, 409, "CommitFailedException", contains="Requirement failed: UUID does not match")
+    assert_error(r, 409, "CommitFailedException",
+                 contains="Requirement failed: UUID does not match")
     for t, snap in zip(ts, before):
         snap.assert_unchanged(api, t)
 

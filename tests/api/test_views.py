@@ -306,7 +306,8 @@ def test_list_views_empty_and_missing_namespace(api, ns):
     assert r.body["identifiers"] == []
     missing = unique("non_existing")
     r = api.get(f"{api.ns_url([missing])}/views")
-    assert_error(r, 404, "NoSuchNamespaceException", contains=f"Namespace does not exist: {missing}")
+    assert_error(r, 404, "NoSuchNamespaceException",
+                 contains=f"Namespace does not exist: {missing}")
 
 
 def test_list_views_only_this_namespace(api, ns):
@@ -589,7 +590,8 @@ def test_rename_view_missing_destination_namespace_404(api, ns):
     create_view(api, ns, "stay")
     missing = unique("non_existing")
     r = _rename_view(api, ns, "stay", [missing], "x")
-    assert_error(r, 404, "NoSuchNamespaceException", contains=f"Namespace does not exist: {missing}")
+    assert_error(r, 404, "NoSuchNamespaceException",
+                 contains=f"Namespace does not exist: {missing}")
     assert api.head(view_url(api, ns, "stay")).status == 204
 
 
@@ -699,7 +701,8 @@ def test_register_view_missing_namespace_404(api, ns):
     missing = unique("non_existing")
     r = api.post(f"{api.ns_url([missing])}/register-view",
                  json={"name": "x", "metadata-location": loc})
-    assert_error(r, 404, "NoSuchNamespaceException", contains=f"Namespace does not exist: {missing}")
+    assert_error(r, 404, "NoSuchNamespaceException",
+                 contains=f"Namespace does not exist: {missing}")
 
 
 def test_register_view_missing_file(api, ns, tmp_path):
