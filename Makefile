@@ -7,6 +7,7 @@ JOBS       ?= 2
 CMAKE_ARGS ?=
 
 .PHONY: all build run check test test-unit test-asan test-fuzz test-api test-pyiceberg test-rck \
+        test-duckdb test-spark \
         deps deps-build venv fuzz format clean
 
 all: build
@@ -39,7 +40,7 @@ venv:
 test: deps venv
 	@scripts/test-all.sh
 
-test-unit test-asan test-fuzz test-api test-pyiceberg test-rck: deps venv
+test-unit test-asan test-fuzz test-api test-pyiceberg test-duckdb test-rck test-spark: deps venv
 	@scripts/test-all.sh $(patsubst test-%,%,$@)
 
 fuzz: deps

@@ -6,8 +6,7 @@
 #include "api/internal.h"
 #include "core/jsonx.h"
 
-bool api_begin(struct http_request *req, struct http_response *res, struct api_call *c,
-               int flags)
+bool api_begin(struct http_request *req, struct http_response *res, struct api_call *c, int flags)
 {
     size_t p = 0;
     enum status rc = ST_OK;
@@ -25,8 +24,8 @@ bool api_begin(struct http_request *req, struct http_response *res, struct api_c
         p++;
     rc = api_resolve_warehouse(req, c->ctx, &c->wh, &c->err);
     if (!rc && (flags & CALL_NS))
-        rc = api_decode_namespace(req->params[p++], c->ctx->cat->opts.namespace_separator,
-                                  &c->ns, &c->err);
+        rc = api_decode_namespace(req->params[p++], c->ctx->cat->opts.namespace_separator, &c->ns,
+                                  &c->err);
     if (!rc && (flags & CALL_NAME))
         rc = api_decode_name(flags & CALL_VIEW ? "view" : "table", req->params[p++], &c->name,
                              &c->err);

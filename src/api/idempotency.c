@@ -72,8 +72,8 @@ static void fail(struct http_response *res, enum status st, enum errtype type, c
  * Answers from the record of key, waiting a bounded time while another
  * request with the key is still finishing. Returns false when there is none.
  */
-static bool answer_recorded(struct catalog_ctx *ctx, int64_t wh, const char *key,
-                            const char *fp, struct http_response *res)
+static bool answer_recorded(struct catalog_ctx *ctx, int64_t wh, const char *key, const char *fp,
+                            struct http_response *res)
 {
     struct store_idem rec = {0};
     struct error err;

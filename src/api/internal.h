@@ -26,8 +26,7 @@ struct api_call {
  * the parts flags ask for, and on failure renders the error into res and
  * returns false. Always pair with api_end.
  */
-bool api_begin(struct http_request *req, struct http_response *res, struct api_call *c,
-               int flags);
+bool api_begin(struct http_request *req, struct http_response *res, struct api_call *c, int flags);
 /*
  * api_resolve_warehouse resolves the warehouse a request names by {prefix}
  * (or the default warehouse for unprefixed routes).

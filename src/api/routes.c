@@ -17,10 +17,10 @@
  * warehouse called "namespaces" (such warehouse names are refused).
  */
 /* Mutating handlers run through api_with_idempotency. */
-#define IDEMPOTENT(fn)                                                                            \
-    static void fn##_idem(struct http_request *req, struct http_response *res)                    \
-    {                                                                                             \
-        api_with_idempotency(req, res, fn);                                                       \
+#define IDEMPOTENT(fn)                                                                             \
+    static void fn##_idem(struct http_request *req, struct http_response *res)                     \
+    {                                                                                              \
+        api_with_idempotency(req, res, fn);                                                        \
     }
 IDEMPOTENT(api_ns_create)
 IDEMPOTENT(api_ns_drop)
@@ -37,22 +37,24 @@ IDEMPOTENT(api_view_drop)
 IDEMPOTENT(api_view_rename)
 IDEMPOTENT(api_view_register)
 
-#define ICEBERG_ROUTES(P)                                                                         \
-    {"GET", P "/namespaces", api_ns_list}, {"POST", P "/namespaces", api_ns_create_idem},             \
-        {"GET", P NS, api_ns_load}, {"HEAD", P NS, api_ns_exists},                               \
-        {"DELETE", P NS, api_ns_drop_idem}, {"POST", P NS "/properties", api_ns_props_idem},               \
-        {"GET", P NS "/tables", api_table_list}, {"POST", P NS "/tables", api_table_create_idem},     \
-        {"POST", P NS "/register", api_table_register_idem}, {"GET", P TBL, api_table_load},          \
-        {"POST", P TBL, api_table_commit_idem}, {"DELETE", P TBL, api_table_drop_idem},                    \
-        {"HEAD", P TBL, api_table_exists}, {"GET", P TBL "/credentials", api_table_credentials}, \
-        {"POST", P "/tables/rename", api_table_rename_idem},                                          \
-        {"POST", P TBL "/metrics", api_table_metrics},                                           \
-        {"POST", P "/transactions/commit", api_transaction_commit_idem},                              \
-        {"GET", P NS "/views", api_view_list}, {"POST", P NS "/views", api_view_create_idem},         \
-        {"GET", P VIEW, api_view_load}, {"POST", P VIEW, api_view_replace_idem},                      \
-        {"DELETE", P VIEW, api_view_drop_idem}, {"HEAD", P VIEW, api_view_exists},                    \
-        {"POST", P "/views/rename", api_view_rename_idem},                                            \
-        {"POST", P NS "/register-view", api_view_register_idem}
+#define ICEBERG_ROUTES(P)                                                                          \
+    {"GET", P "/namespaces", api_ns_list}, {"POST", P "/namespaces", api_ns_create_idem},          \
+        {"GET", P NS, api_ns_load}, {"HEAD", P NS, api_ns_exists},                                 \
+        {"DELETE", P NS, api_ns_drop_idem}, {"POST", P NS "/properties", api_ns_props_idem},       \
+        {"GET", P NS "/tables", api_table_list}, {"POST", P NS "/tables", api_table_create_idem},  \
+        {"POST", P NS "/register", api_table_register_idem}, {"GET", P TBL, api_table_load},       \
+        {"POST", P TBL, api_table_commit_idem}, {"DELETE", P TBL, api_table_drop_idem},            \
+        {"HEAD", P TBL, api_table_exists}, {"GET", P TBL "/credentials", api_table_credentials},   \
+        {"POST", P "/tables/rename", api_table_rename_idem},                                       \
+        {"POST", P TBL "/metrics", api_table_metrics},                                             \
+        {"POST", P "/transactions/commit", api_transaction_commit_idem},                           \
+        {"GET", P NS "/views", api_view_list}, {"POST", P NS "/views", api_view_create_idem},      \
+        {"GET", P VIEW, api_view_load}, {"POST", P VIEW, api_view_replace_idem},                   \
+        {"DELETE", P VIEW, api_view_drop_idem}, {"HEAD", P VIEW, api_view_exists},                 \
+        {"POST", P "/views/rename", api_view_rename_idem},                                         \
+    {                                                                                              \
+        "POST", P NS "/register-view", api_view_register_idem                                      \
+    }
 
 static const struct http_route routes[] = {
     {"GET", "/v1/config", api_config},

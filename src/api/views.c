@@ -22,9 +22,8 @@ out:
 }
 
 /* The handlers below share one shape: parse, call, render a LoadViewResult or 204. */
-typedef enum status (*view_body_fn)(struct catalog_ctx *, const struct catalog_wh *,
-                                    const json_t *, const json_t *, struct catalog_table_result *,
-                                    struct error *);
+typedef enum status (*view_body_fn)(struct catalog_ctx *, const struct catalog_wh *, const json_t *,
+                                    const json_t *, struct catalog_table_result *, struct error *);
 
 static void with_body(struct http_request *req, struct http_response *res, view_body_fn fn)
 {

@@ -118,8 +118,8 @@ enum status catalog_wh_resolve(struct catalog_ctx *ctx, const char *name, struct
         name = ctx->cat->opts.warehouse_name;
     rc = store_warehouse_get(ctx->conn, name, &w, err);
     if (rc == ST_NOT_FOUND)
-        return error_set(err, ST_NOT_FOUND, ET_NO_SUCH_WAREHOUSE,
-                         "Warehouse does not exist: %s", name);
+        return error_set(err, ST_NOT_FOUND, ET_NO_SUCH_WAREHOUSE, "Warehouse does not exist: %s",
+                         name);
     if (rc)
         return rc;
     out->id = w.id;
@@ -340,8 +340,8 @@ enum status catalog_check_name(const char *what, const char *name, struct error 
         return error_set(err, ST_INVALID, ET_BAD_REQUEST, "Invalid %s name: must not be empty",
                          what);
     if (n > 255)
-        return error_set(err, ST_INVALID, ET_BAD_REQUEST,
-                         "Invalid %s name: longer than 255 bytes", what);
+        return error_set(err, ST_INVALID, ET_BAD_REQUEST, "Invalid %s name: longer than 255 bytes",
+                         what);
     for (const unsigned char *p = (const unsigned char *)name; *p; p++) {
         if (*p < 0x20 || *p == 0x7F)
             return error_set(err, ST_INVALID, ET_BAD_REQUEST,
@@ -351,8 +351,7 @@ enum status catalog_check_name(const char *what, const char *name, struct error 
                              "Invalid %s name '%s': must not contain '/'", what, name);
     }
     if (!valid_utf8((const unsigned char *)name))
-        return error_set(err, ST_INVALID, ET_BAD_REQUEST, "Invalid %s name: not valid UTF-8",
-                         what);
+        return error_set(err, ST_INVALID, ET_BAD_REQUEST, "Invalid %s name: not valid UTF-8", what);
     return ST_OK;
 }
 
@@ -366,8 +365,7 @@ enum status catalog_check_namespace(const json_t *levels, struct error *err)
         return error_set(err, ST_INVALID, ET_BAD_REQUEST,
                          "Invalid namespace: must have at least one level");
     if (n > 16)
-        return error_set(err, ST_INVALID, ET_BAD_REQUEST,
-                         "Invalid namespace: more than 16 levels");
+        return error_set(err, ST_INVALID, ET_BAD_REQUEST, "Invalid namespace: more than 16 levels");
     json_array_foreach(levels, i, v)
     {
         if (!json_is_string(v))
@@ -386,15 +384,14 @@ static bool ends_with(const char *s, const char *suffix)
     return n >= m && strcmp(s + n - m, suffix) == 0;
 }
 
-enum status catalog_write_metadata(struct catalog_ctx *ctx, const char *location,
-                                   const char *text, struct error *err)
+enum status catalog_write_metadata(struct catalog_ctx *ctx, const char *location, const char *text,
+                                   struct error *err)
 {
     char *gz = NULL;
     size_t len = strlen(text);
     enum status rc;
 
-    if (ends_with(location, ".gz.metadata.json") &&
-        (rc = gz_compress(text, len, &gz, &len, err)))
+    if (ends_with(location, ".gz.metadata.json") && (rc = gz_compress(text, len, &gz, &len, err)))
         return rc;
     rc = fileio_write(ctx->cat->io, location, gz ? gz : text, len, true, err);
     free(gz);

@@ -24,13 +24,13 @@
 #define CATALOG_COMMIT_LOCKS 256
 
 struct catalog_options {
-    const char *store_url;          /* e.g. "sqlite:serac-data/catalog.db" */
-    const char *warehouse_name;     /* the default warehouse's name, "default" */
-    const char *warehouse_location; /* its base location, e.g. "file:///srv/serac/warehouse" */
-    size_t max_metadata_bytes;      /* cap on metadata files read (register, load) */
-    unsigned commit_attempts;       /* compare-and-swap attempts per commit (>= 1) */
-    unsigned default_page_size;     /* page size when a client sends pageToken but no pageSize */
-    unsigned max_page_size;         /* the largest page served */
+    const char *store_url;           /* e.g. "sqlite:serac-data/catalog.db" */
+    const char *warehouse_name;      /* the default warehouse's name, "default" */
+    const char *warehouse_location;  /* its base location, e.g. "file:///srv/serac/warehouse" */
+    size_t max_metadata_bytes;       /* cap on metadata files read (register, load) */
+    unsigned commit_attempts;        /* compare-and-swap attempts per commit (>= 1) */
+    unsigned default_page_size;      /* page size when a client sends pageToken but no pageSize */
+    unsigned max_page_size;          /* the largest page served */
     int64_t idempotency_lifetime_ms; /* how long Idempotency-Key records live; 0 = off */
     int64_t job_interval_ms;         /* how often background jobs run (default 60 s) */
     const char *namespace_separator; /* one character advertised to clients; NULL = 0x1F */
@@ -209,8 +209,8 @@ enum status catalog_view_create(struct catalog_ctx *ctx, const struct catalog_wh
                                 const json_t *ns, const json_t *request,
                                 struct catalog_table_result *out, struct error *err);
 enum status catalog_view_load(struct catalog_ctx *ctx, const struct catalog_wh *wh,
-                              const json_t *ns, const char *name,
-                              struct catalog_table_result *out, struct error *err);
+                              const json_t *ns, const char *name, struct catalog_table_result *out,
+                              struct error *err);
 enum status catalog_view_exists(struct catalog_ctx *ctx, const struct catalog_wh *wh,
                                 const json_t *ns, const char *name, struct error *err);
 enum status catalog_view_list(struct catalog_ctx *ctx, const struct catalog_wh *wh,

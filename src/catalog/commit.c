@@ -66,15 +66,21 @@ static enum status view_finish(json_t *meta, const json_t *prev, const char *pre
 }
 
 static const struct kind_ops table_ops = {
-    STORE_TABLE,          "Table",         ET_NO_SUCH_TABLE,   meta_parse,
-    meta_check_requirements, meta_apply_updates, meta_finish_commit, meta_new_location,
-    meta_serialize,       meta_location,
+    STORE_TABLE,
+    "Table",
+    ET_NO_SUCH_TABLE,
+    meta_parse,
+    meta_check_requirements,
+    meta_apply_updates,
+    meta_finish_commit,
+    meta_new_location,
+    meta_serialize,
+    meta_location,
 };
 
 static const struct kind_ops view_ops = {
-    STORE_VIEW,              "View",             ET_NO_SUCH_VIEW, view_parse,
-    view_check_requirements, view_apply_updates, view_finish,     view_new_location,
-    view_serialize,          view_location,
+    STORE_VIEW,         "View",      ET_NO_SUCH_VIEW,   view_parse,     view_check_requirements,
+    view_apply_updates, view_finish, view_new_location, view_serialize, view_location,
 };
 
 /* One table's (or view's) part of a commit. */
@@ -93,7 +99,7 @@ struct change {
     char *old_location; /* NULL: created by this commit */
     char *location;     /* the file current after the commit */
     char *text;
-    bool wrote;         /* location is a new file this attempt wrote */
+    bool wrote; /* location is a new file this attempt wrote */
     json_t *to_delete;
 };
 
@@ -219,15 +225,14 @@ static void swap_error(const struct kind_ops *ops, struct change *c, enum status
                   ns_dotted);
         free(ns_dotted);
     } else if (rc == ST_NOT_FOUND) {
-        error_set(err, ST_NOT_FOUND, ops->missing, "%s does not exist: %s", ops->noun,
-                  c->dotted);
+        error_set(err, ST_NOT_FOUND, ops->missing, "%s does not exist: %s", ops->noun, c->dotted);
     }
 }
 
 /* One attempt over every change: prepare all, then swap all in one store transaction. */
 static enum status attempt(struct catalog_ctx *ctx, const struct catalog_wh *wh,
-                           const struct kind_ops *ops, struct change *cs, size_t n,
-                           bool *lost_race, struct error *err)
+                           const struct kind_ops *ops, struct change *cs, size_t n, bool *lost_race,
+                           struct error *err)
 {
     struct store_cas items[MAX_TX_TABLES];
     size_t failed = 0;
@@ -239,9 +244,9 @@ static enum status attempt(struct catalog_ctx *ctx, const struct catalog_wh *wh,
         rc = prepare(ctx, wh, ops, &cs[i], err);
     if (!rc) {
         for (size_t i = 0; i < n; i++)
-            items[i] = (struct store_cas){wh->id,           ops->kind,     cs[i].ns_key,
-                                          cs[i].name,       cs[i].old_location,
-                                          cs[i].location,   cs[i].text};
+            items[i] = (struct store_cas){wh->id,     ops->kind,          cs[i].ns_key,
+                                          cs[i].name, cs[i].old_location, cs[i].location,
+                                          cs[i].text};
         rc = store_obj_commit(ctx->conn, items, n, &failed, &kind, err);
         *lost_race = rc == ST_CONFLICT;
         if (rc && failed < n)
@@ -287,8 +292,7 @@ static enum status run_commit(struct catalog_ctx *ctx, const struct catalog_wh *
         if (a + 1 < attempts) {
             /* Another node won the swap: back off with jitter, then re-validate. */
             int64_t ms = (int64_t)(ids_random_u64() % (5u << (a < 5 ? a : 5))) + 1;
-            log_debug("commit lost a race (attempt %u), retrying in %lld ms", a + 1,
-                      (long long)ms);
+            log_debug("commit lost a race (attempt %u), retrying in %lld ms", a + 1, (long long)ms);
             clock_sleep_ms(ms);
         }
     }
@@ -343,8 +347,7 @@ static enum status commit_one(struct catalog_ctx *ctx, const struct catalog_wh *
     enum status rc;
 
     memset(out, 0, sizeof(*out));
-    if ((rc = jsonx_get_arr(request, what, "requirements", ops->kind == STORE_TABLE, &reqs,
-                            err)) ||
+    if ((rc = jsonx_get_arr(request, what, "requirements", ops->kind == STORE_TABLE, &reqs, err)) ||
         (rc = jsonx_get_arr(request, what, "updates", true, &updates, err)))
         return rc;
     change_init(ctx->cat, wh, &c, ns, name, reqs, updates);
@@ -389,8 +392,7 @@ enum status catalog_transaction_commit(struct catalog_ctx *ctx, const struct cat
                          "Invalid %s: table-changes must not be empty", what);
     if (json_array_size(list) > MAX_TX_TABLES)
         return error_set(err, ST_INVALID, ET_BAD_REQUEST,
-                         "Invalid %s: more than %d tables in one transaction", what,
-                         MAX_TX_TABLES);
+                         "Invalid %s: more than %d tables in one transaction", what, MAX_TX_TABLES);
     json_array_foreach(list, i, change)
     {
         id = json_object_get(change, "identifier");

@@ -5,9 +5,8 @@
 #include "catalog/catalog.h"
 
 /* Fetches one page of names from the store after key `after` (NULL = start). */
-typedef enum status (*catalog_fetch_fn)(struct catalog_ctx *ctx, const void *arg,
-                                        const char *after, size_t limit, struct store_page *out,
-                                        struct error *err);
+typedef enum status (*catalog_fetch_fn)(struct catalog_ctx *ctx, const void *arg, const char *after,
+                                        size_t limit, struct store_page *out, struct error *err);
 /* Turns one name from the store into a response item (new reference). */
 typedef json_t *(*catalog_item_fn)(const char *name, const void *arg);
 
@@ -27,7 +26,6 @@ char *catalog_ident_dotted(const json_t *ns, const char *name);
 
 /* catalog_fail_io turns a storage failure into a 500 with the location in the message. */
 enum status catalog_fail_io(struct error *err, const char *what, const char *location);
-
 
 #include "store/store.h"
 
@@ -67,8 +65,8 @@ enum status catalog_exists_error(struct error *err, enum store_kind kind, bool c
  * when its name ends in ".gz.metadata.json" (write.metadata.compression-codec).
  * Failures come back as a 500 naming the file.
  */
-enum status catalog_write_metadata(struct catalog_ctx *ctx, const char *location,
-                                   const char *text, struct error *err);
+enum status catalog_write_metadata(struct catalog_ctx *ctx, const char *location, const char *text,
+                                   struct error *err);
 /*
  * catalog_read_metadata reads a metadata file (gunzipping it when it is
  * gzip), capped at max_metadata_bytes. A missing file is 404
@@ -78,9 +76,9 @@ enum status catalog_read_metadata(struct catalog_ctx *ctx, const char *location,
                                   size_t *len, struct error *err);
 
 /* catalog_obj_list lists tables or views of ns (ListTablesResponse). */
-enum status catalog_obj_list(struct catalog_ctx *ctx, const struct catalog_wh *wh,
-                             const json_t *ns, enum store_kind kind, const char *page_token,
-                             size_t page_size, json_t **out, struct error *err);
+enum status catalog_obj_list(struct catalog_ctx *ctx, const struct catalog_wh *wh, const json_t *ns,
+                             enum store_kind kind, const char *page_token, size_t page_size,
+                             json_t **out, struct error *err);
 /* catalog_obj_rename renames a table or a view (RenameTableRequest). */
 enum status catalog_obj_rename(struct catalog_ctx *ctx, const struct catalog_wh *wh,
                                enum store_kind kind, const json_t *request, struct error *err);

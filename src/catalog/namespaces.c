@@ -110,8 +110,7 @@ enum status catalog_ns_list(struct catalog_ctx *ctx, const struct catalog_wh *wh
     enum status rc;
 
     *out = NULL;
-    rc = catalog_list_paged(ctx, fetch_ns, &arg, ns_item, page_token, page_size, items, &next,
-                            err);
+    rc = catalog_list_paged(ctx, fetch_ns, &arg, ns_item, page_token, page_size, items, &next, err);
     if (rc == ST_NOT_FOUND)
         rc = ns_missing(err, parent);
     if (rc == ST_OK) {
@@ -193,8 +192,7 @@ enum status catalog_ns_update_props(struct catalog_ctx *ctx, const struct catalo
     updated = json_array();
     removed = json_array();
     missing = json_array();
-    json_object_foreach(updates, k, v)
-        json_array_append_new(updated, json_string(k));
+    json_object_foreach(updates, k, v) json_array_append_new(updated, json_string(k));
     json_array_foreach(removals, i, v)
     {
         if (json_object_get(old, json_string_value(v)))
@@ -202,8 +200,7 @@ enum status catalog_ns_update_props(struct catalog_ctx *ctx, const struct catalo
         else
             json_array_append(missing, v);
     }
-    *out = json_pack("{s:o, s:o, s:o}", "updated", updated, "removed", removed, "missing",
-                     missing);
+    *out = json_pack("{s:o, s:o, s:o}", "updated", updated, "removed", removed, "missing", missing);
 out:
     json_decref(old);
     free(key);

@@ -337,9 +337,9 @@ enum status catalog_table_list(struct catalog_ctx *ctx, const struct catalog_wh 
     return catalog_obj_list(ctx, wh, ns, STORE_TABLE, page_token, page_size, out, err);
 }
 
-enum status catalog_obj_list(struct catalog_ctx *ctx, const struct catalog_wh *wh,
-                             const json_t *ns, enum store_kind kind, const char *page_token,
-                             size_t page_size, json_t **out, struct error *err)
+enum status catalog_obj_list(struct catalog_ctx *ctx, const struct catalog_wh *wh, const json_t *ns,
+                             enum store_kind kind, const char *page_token, size_t page_size,
+                             json_t **out, struct error *err)
 {
     char *key = catalog_ns_key(ns), *next = NULL;
     struct obj_list_arg arg = {wh->id, key, ns, kind};
@@ -376,8 +376,7 @@ static void add_path(json_t *set, const json_t *v)
 }
 
 /* Reads an Avro manifest list or manifest and adds the paths it names to set. */
-static void add_from_avro(struct catalog_ctx *ctx, const char *location, bool is_list,
-                          json_t *set)
+static void add_from_avro(struct catalog_ctx *ctx, const char *location, bool is_list, json_t *set)
 {
     char *data = NULL;
     size_t len = 0;
@@ -387,15 +386,13 @@ static void add_from_avro(struct catalog_ctx *ctx, const char *location, bool is
     json_t *p;
 
     error_clear(&err);
-    if (fileio_read(ctx->cat->io, location, ctx->cat->opts.max_metadata_bytes, &data, &len,
-                    &err) ||
+    if (fileio_read(ctx->cat->io, location, ctx->cat->opts.max_metadata_bytes, &data, &len, &err) ||
         (is_list ? manifest_list_files(data, len, paths, &err)
                  : manifest_files(data, len, paths, &err))) {
         if (err.status != ST_NOT_FOUND)
             log_warn("purge: cannot read %s: %s", location, err.msg);
     }
-    json_array_foreach(paths, i, p)
-        add_path(set, p);
+    json_array_foreach(paths, i, p) add_path(set, p);
     json_decref(paths);
     free(data);
 }
@@ -425,8 +422,7 @@ static json_t *table_files(struct catalog_ctx *ctx, const char *metadata_locatio
         if (json_is_string(list))
             add_from_avro(ctx, json_string_value(list), true, manifests);
         /* v1 snapshots may name their manifests inline instead. */
-        json_array_foreach(json_object_get(entry, "manifests"), j, v)
-            add_path(manifests, v);
+        json_array_foreach(json_object_get(entry, "manifests"), j, v) add_path(manifests, v);
     }
     json_object_foreach(manifests, path, v)
     {
@@ -482,8 +478,7 @@ static void purge_table(struct catalog_ctx *ctx, const char *metadata_location,
         remove_crc_sibling(ctx, path);
     }
     location = meta_location(meta);
-    if (location && fileio_list(ctx->cat->io, location, count_one, &found, &err) == ST_OK &&
-        !found)
+    if (location && fileio_list(ctx->cat->io, location, count_one, &found, &err) == ST_OK && !found)
         fileio_remove_prefix(ctx->cat->io, location, &err);
     log_info("purge: removed %d files of table at %s", removed, location ? location : "?");
     json_decref(files);
@@ -559,8 +554,8 @@ enum status catalog_table_register(struct catalog_ctx *ctx, const struct catalog
         goto out;
     }
     {
-        struct store_cas cas = {wh->id,    STORE_TABLE, key, name,
-                                existing.metadata_location, loc,        text};
+        struct store_cas cas = {wh->id, STORE_TABLE, key, name, existing.metadata_location,
+                                loc,    text};
         rc = store_obj_commit(ctx->conn, &cas, 1, NULL, &kind, err);
     }
     if (rc == ST_EXISTS)
@@ -614,8 +609,7 @@ enum status catalog_obj_rename(struct catalog_ctx *ctx, const struct catalog_wh 
     enum store_kind existing = 0;
     enum status rc;
 
-    if ((rc = parse_ident(json_object_get(request, "source"), "source", &src_ns, &src_name,
-                          err)) ||
+    if ((rc = parse_ident(json_object_get(request, "source"), "source", &src_ns, &src_name, err)) ||
         (rc = parse_ident(json_object_get(request, "destination"), "destination", &dst_ns,
                           &dst_name, err)))
         return rc;
@@ -623,8 +617,8 @@ enum status catalog_obj_rename(struct catalog_ctx *ctx, const struct catalog_wh 
     dst_key = catalog_ns_key(dst_ns);
     src_dot = catalog_ident_dotted(src_ns, src_name);
     dst_dot = catalog_ident_dotted(dst_ns, dst_name);
-    rc = store_obj_rename(ctx->conn, wh->id, kind, src_key, src_name, dst_key, dst_name,
-                          &existing, err);
+    rc = store_obj_rename(ctx->conn, wh->id, kind, src_key, src_name, dst_key, dst_name, &existing,
+                          err);
     if (rc == ST_NOT_FOUND && err && err->type == ET_NO_SUCH_NAMESPACE)
         ns_missing(err, dst_ns);
     else if (rc == ST_NOT_FOUND && kind == STORE_VIEW)

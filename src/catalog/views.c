@@ -20,9 +20,8 @@ static enum status view_missing(struct error *err, const json_t *ns, const char 
 }
 
 /* Loads ns.name and requires a view: a table or nothing is "View does not exist". */
-static enum status get_view(struct catalog_ctx *ctx, const struct catalog_wh *wh,
-                            const json_t *ns, const char *name, struct store_obj *out,
-                            struct error *err)
+static enum status get_view(struct catalog_ctx *ctx, const struct catalog_wh *wh, const json_t *ns,
+                            const char *name, struct store_obj *out, struct error *err)
 {
     char *key = catalog_ns_key(ns);
     enum status rc = store_obj_get(ctx->conn, wh->id, key, name, out, err);
@@ -65,8 +64,8 @@ static enum status insert_view(struct catalog_ctx *ctx, const struct catalog_wh 
 }
 
 /* Refuses a name that is taken before any file is written (409 with the right words). */
-static enum status name_free(struct catalog_ctx *ctx, const struct catalog_wh *wh,
-                             const json_t *ns, const char *name, struct error *err)
+static enum status name_free(struct catalog_ctx *ctx, const struct catalog_wh *wh, const json_t *ns,
+                             const char *name, struct error *err)
 {
     char *key = catalog_ns_key(ns), *dotted = catalog_ident_dotted(ns, name);
     struct store_obj existing = {0};
@@ -124,8 +123,8 @@ out:
 }
 
 enum status catalog_view_load(struct catalog_ctx *ctx, const struct catalog_wh *wh,
-                              const json_t *ns, const char *name,
-                              struct catalog_table_result *out, struct error *err)
+                              const json_t *ns, const char *name, struct catalog_table_result *out,
+                              struct error *err)
 {
     struct store_obj obj = {0};
     enum status rc;

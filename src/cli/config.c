@@ -41,8 +41,7 @@ static const struct {
                              "compare-and-swap attempts per commit before 409"},
     [CFG_PAGE_SIZE] = {"page-size", "SERAC_PAGE_SIZE", "100",
                        "page size when a client asks for pages without a size"},
-    [CFG_MAX_PAGE_SIZE] = {"max-page-size", "SERAC_MAX_PAGE_SIZE", "1000",
-                           "largest page served"},
+    [CFG_MAX_PAGE_SIZE] = {"max-page-size", "SERAC_MAX_PAGE_SIZE", "1000", "largest page served"},
     [CFG_IDEMPOTENCY_LIFETIME] = {"idempotency-lifetime", "SERAC_IDEMPOTENCY_LIFETIME", "1800",
                                   "seconds an Idempotency-Key is remembered (0 turns keys off)"},
     [CFG_NAMESPACE_SEPARATOR] = {"namespace-separator", "SERAC_NAMESPACE_SEPARATOR", "",
@@ -97,8 +96,8 @@ static enum status load_file(struct config *cfg, const char *path, struct error 
         eq = strchr(s, '=');
         if (!eq) {
             fclose(f);
-            return error_set(err, ST_INVALID, ET_BAD_REQUEST,
-                             "%s:%d: expected 'key = value'", path, lineno);
+            return error_set(err, ST_INVALID, ET_BAD_REQUEST, "%s:%d: expected 'key = value'", path,
+                             lineno);
         }
         *eq = '\0';
         key = trim(s);
@@ -109,8 +108,8 @@ static enum status load_file(struct config *cfg, const char *path, struct error 
         }
         if ((k = find(key, strlen(key))) < 0) {
             fclose(f);
-            return error_set(err, ST_INVALID, ET_BAD_REQUEST, "%s:%d: unknown setting '%s'",
-                             path, lineno, key);
+            return error_set(err, ST_INVALID, ET_BAD_REQUEST, "%s:%d: unknown setting '%s'", path,
+                             lineno, key);
         }
         set(cfg, k, value);
     }
@@ -161,8 +160,7 @@ enum status config_load(struct config *cfg, int argc, char **argv, struct error 
             value = eq + 1;
         } else {
             if (i + 1 >= argc)
-                return error_set(err, ST_INVALID, ET_BAD_REQUEST, "flag '--%s' needs a value",
-                                 arg);
+                return error_set(err, ST_INVALID, ET_BAD_REQUEST, "flag '--%s' needs a value", arg);
             value = argv[++i];
         }
         set(cfg, k, value);

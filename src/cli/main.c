@@ -18,12 +18,13 @@
 
 static void usage(FILE *f)
 {
-    fprintf(f, "serac %s - an Apache Iceberg REST catalog\n\n"
-               "Usage:\n"
-               "  serac serve [settings]     run the catalog server\n"
-               "  serac migrate [settings]   apply store migrations and exit\n"
-               "  serac version              print the version\n"
-               "  serac help                 this text\n\n",
+    fprintf(f,
+            "serac %s - an Apache Iceberg REST catalog\n\n"
+            "Usage:\n"
+            "  serac serve [settings]     run the catalog server\n"
+            "  serac migrate [settings]   apply store migrations and exit\n"
+            "  serac version              print the version\n"
+            "  serac help                 this text\n\n",
             SERAC_VERSION);
     config_usage(f);
 }
@@ -56,8 +57,8 @@ static enum status derive(struct config *cfg, char **store, char **wh_loc, struc
     *store = *wh_loc = NULL;
     if (!config_get(cfg, CFG_STORE) || !config_get(cfg, CFG_WAREHOUSE_LOCATION)) {
         if (mkdirs(dir) != 0 || !realpath(dir, abs))
-            return error_set(err, ST_INVALID, ET_BAD_REQUEST, "cannot create data-dir %s: %s",
-                             dir, strerror(errno));
+            return error_set(err, ST_INVALID, ET_BAD_REQUEST, "cannot create data-dir %s: %s", dir,
+                             strerror(errno));
     }
     *store = config_get(cfg, CFG_STORE) ? xstrdup(config_get(cfg, CFG_STORE))
                                         : xasprintf("sqlite:%s/catalog.db", abs);

@@ -140,9 +140,7 @@ bool jsonx_is_str_map(const json_t *v)
 
     if (!json_is_object(v))
         return false;
-    json_object_foreach((json_t *)v, k, item)
-        if (!json_is_string(item))
-            return false;
+    json_object_foreach((json_t *)v, k, item) if (!json_is_string(item)) return false;
     return true;
 }
 
@@ -153,9 +151,7 @@ bool jsonx_is_str_array(const json_t *v)
 
     if (!json_is_array(v))
         return false;
-    json_array_foreach(v, i, item)
-        if (!json_is_string(item))
-            return false;
+    json_array_foreach(v, i, item) if (!json_is_string(item)) return false;
     return true;
 }
 
@@ -173,8 +169,8 @@ enum status jsonx_get_str_map(const json_t *obj, const char *what, const char *k
     return ST_OK;
 }
 
-enum status jsonx_get_str_array(const json_t *obj, const char *what, const char *key,
-                                bool required, json_t **out, struct error *err)
+enum status jsonx_get_str_array(const json_t *obj, const char *what, const char *key, bool required,
+                                json_t **out, struct error *err)
 {
     json_t *v;
     enum status rc = lookup(obj, what, key, required, &v, err);

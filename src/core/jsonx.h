@@ -49,8 +49,8 @@ enum status jsonx_get_arr(const json_t *obj, const char *what, const char *key, 
 enum status jsonx_get_str_map(const json_t *obj, const char *what, const char *key, bool required,
                               json_t **out, struct error *err);
 /* jsonx_get_str_array requires an array whose items are all strings. */
-enum status jsonx_get_str_array(const json_t *obj, const char *what, const char *key,
-                                bool required, json_t **out, struct error *err);
+enum status jsonx_get_str_array(const json_t *obj, const char *what, const char *key, bool required,
+                                json_t **out, struct error *err);
 
 /* jsonx_is_str_map says whether v is an object whose values are all strings. */
 bool jsonx_is_str_map(const json_t *v);

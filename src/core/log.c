@@ -64,8 +64,7 @@ static void emit(enum log_level level, const char *msg, const json_t *fields)
         json_object_set_new(line, "request_id", json_string(request_id));
     json_object_set_new(line, "msg", json_string(msg ? msg : ""));
     if (fields && json_is_object(fields)) {
-        json_object_foreach((json_t *)fields, key, value)
-            json_object_set(line, key, value);
+        json_object_foreach((json_t *)fields, key, value) json_object_set(line, key, value);
     }
     text = json_dumps(line, JSON_COMPACT | JSON_ENSURE_ASCII | JSON_REAL_PRECISION(10));
     if (text) {

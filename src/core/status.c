@@ -105,10 +105,9 @@ const char *error_type_name(const struct error *err)
 
 const char *status_name(enum status st)
 {
-    static const char *const names[] = {"ok",         "not-found",   "exists",
-                                        "conflict",   "invalid",     "unsupported",
-                                        "unavailable", "io",         "internal",
-                                        "replay"};
+    static const char *const names[] = {"ok",       "not-found",   "exists",      "conflict",
+                                        "invalid",  "unsupported", "unavailable", "io",
+                                        "internal", "replay"};
     if ((unsigned)st < sizeof(names) / sizeof(names[0]))
         return names[st];
     return "unknown";

@@ -30,8 +30,8 @@ struct http_kv {
 
 /* One request as a handler sees it. Everything here lives until the response is sent. */
 struct http_request {
-    const char *method;   /* "GET", "POST", "HEAD", "DELETE", "OPTIONS", ... */
-    const char *raw_path; /* the path as received, still percent-encoded, no query */
+    const char *method;    /* "GET", "POST", "HEAD", "DELETE", "OPTIONS", ... */
+    const char *raw_path;  /* the path as received, still percent-encoded, no query */
     const char *raw_query; /* text after '?', or "" */
     struct http_kv *query; /* percent-decoded names and values ('+' decodes to a space) */
     size_t nquery;
@@ -95,16 +95,16 @@ typedef void *(*http_worker_init_fn)(void *app);
 typedef void (*http_worker_fini_fn)(void *worker);
 
 struct http_options {
-    const char *host;         /* address to bind, default "127.0.0.1" */
-    unsigned short port;      /* default 8181; 0 picks a free port (see http_server_port) */
-    unsigned io_threads;      /* MHD epoll threads; 0 = number of CPUs */
-    unsigned workers;         /* worker threads; 0 = 4 x CPUs, at least 4 */
-    unsigned max_connections; /* default 10000 */
-    unsigned queue_limit;     /* queued requests before 503; default 4096 */
-    unsigned conn_timeout_s;  /* idle keep-alive timeout, default 60 */
-    size_t max_body_bytes;    /* request body cap, default 16 MiB; larger gets 413 */
-    const char *cors_origins; /* NULL/"" = CORS off; "*" or a comma-separated list */
-    unsigned shutdown_grace_ms; /* how long http_server_stop waits for in-flight requests */
+    const char *host;                /* address to bind, default "127.0.0.1" */
+    unsigned short port;             /* default 8181; 0 picks a free port (see http_server_port) */
+    unsigned io_threads;             /* MHD epoll threads; 0 = number of CPUs */
+    unsigned workers;                /* worker threads; 0 = 4 x CPUs, at least 4 */
+    unsigned max_connections;        /* default 10000 */
+    unsigned queue_limit;            /* queued requests before 503; default 4096 */
+    unsigned conn_timeout_s;         /* idle keep-alive timeout, default 60 */
+    size_t max_body_bytes;           /* request body cap, default 16 MiB; larger gets 413 */
+    const char *cors_origins;        /* NULL/"" = CORS off; "*" or a comma-separated list */
+    unsigned shutdown_grace_ms;      /* how long http_server_stop waits for in-flight requests */
     const struct http_route *routes; /* terminated by an entry with method == NULL */
     void *app;                       /* passed to worker_init */
     http_worker_init_fn worker_init; /* may be NULL */

@@ -43,7 +43,7 @@ struct store_warehouse {
 struct store_obj {
     int64_t id;
     enum store_kind kind;
-    char *ns;                /* 0x1F-joined levels */
+    char *ns; /* 0x1F-joined levels */
     char *name;
     char *metadata_location; /* the current metadata file */
     char *metadata;          /* the JSON text of that file */
@@ -92,8 +92,8 @@ enum status store_ping(struct store_conn *c, struct error *err);
 enum status store_warehouse_ensure(struct store_conn *c, const char *name, const char *location,
                                    struct store_warehouse *out, struct error *err);
 /* store_warehouse_get finds a warehouse by name; ST_NOT_FOUND (ET_NO_SUCH_WAREHOUSE). */
-enum status store_warehouse_get(struct store_conn *c, const char *name,
-                                struct store_warehouse *out, struct error *err);
+enum status store_warehouse_get(struct store_conn *c, const char *name, struct store_warehouse *out,
+                                struct error *err);
 /* store_warehouse_cleanup frees the strings of w. */
 void store_warehouse_cleanup(struct store_warehouse *w);
 
@@ -115,9 +115,8 @@ enum status store_ns_get(struct store_conn *c, int64_t wh, const char *ns, char 
  * (NULL = from the start). ST_NOT_FOUND when parent does not exist. Listing
  * cost does not depend on the catalog's size (keyset pagination).
  */
-enum status store_ns_list(struct store_conn *c, int64_t wh, const char *parent,
-                          const char *after, size_t limit, struct store_page *out,
-                          struct error *err);
+enum status store_ns_list(struct store_conn *c, int64_t wh, const char *parent, const char *after,
+                          size_t limit, struct store_page *out, struct error *err);
 /*
  * store_ns_drop drops an empty namespace. ST_NOT_FOUND when absent;
  * ST_CONFLICT when it still holds tables, views or child namespaces, with

@@ -68,8 +68,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (meta_apply_updates(base, updates, 1700000000002, &next, &changed, &err) == ST_OK) {
             json_t *to_delete = NULL;
             char *text, *loc;
-            meta_finish_commit(next, base, "file:/tmp/t/metadata/00001-x.metadata.json",
-                               &to_delete, &err);
+            meta_finish_commit(next, base, "file:/tmp/t/metadata/00001-x.metadata.json", &to_delete,
+                               &err);
             text = meta_serialize(next);
             loc = meta_new_location(next, "file:/tmp/t/metadata/00001-x.metadata.json");
             free(text);

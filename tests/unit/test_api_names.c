@@ -37,8 +37,8 @@ static void test_namespace_levels(void **state)
 
 static void test_namespace_rejects(void **state)
 {
-    static const char *bad[] = {"",      "a%1F",  "%1Fa", "a%1F%1Fb", "a%2",     "a%zz",
-                                "a%00b", "a%0Ab", "a%2Fb", "%FF",     "a%1Fb%07"};
+    static const char *bad[] = {"",      "a%1F",  "%1Fa",  "a%1F%1Fb", "a%2",     "a%zz",
+                                "a%00b", "a%0Ab", "a%2Fb", "%FF",      "a%1Fb%07"};
     json_t *arr = NULL;
     struct error err;
 
@@ -100,7 +100,10 @@ static void test_parent(void **state)
     assert_int_equal(api_parse_parent("", NULL, &arr, &err), ST_OK);
     assert_int_equal(json_array_size(arr), 0);
     json_decref(arr);
-    assert_int_equal(api_parse_parent("a\x1f" "b", NULL, &arr, &err), ST_OK);
+    assert_int_equal(api_parse_parent("a\x1f"
+                                      "b",
+                                      NULL, &arr, &err),
+                     ST_OK);
     assert_int_equal(json_array_size(arr), 2);
     assert_string_equal(json_string_value(json_array_get(arr, 1)), "b");
     json_decref(arr);
@@ -131,8 +134,10 @@ static void test_endpoints(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_namespace_levels), cmocka_unit_test(test_namespace_rejects),
-        cmocka_unit_test(test_names), cmocka_unit_test(test_parent),
+        cmocka_unit_test(test_namespace_levels),
+        cmocka_unit_test(test_namespace_rejects),
+        cmocka_unit_test(test_names),
+        cmocka_unit_test(test_parent),
         cmocka_unit_test(test_advertised_separator),
         cmocka_unit_test(test_endpoints),
     };

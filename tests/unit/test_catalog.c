@@ -149,9 +149,8 @@ static void test_namespaces(void **state)
     assert_int_equal(error_http_code(&err), 409);
     assert_non_null(strstr(err.msg, "is not empty"));
     assert_int_equal(catalog_ns_load(f->ctx, &f->wh, levels, &out, &err), ST_OK);
-    assert_string_equal(json_string_value(json_object_get(json_object_get(out, "properties"),
-                                                          "owner")),
-                        "me");
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(out, "properties"), "owner")), "me");
     json_decref(out);
     assert_int_equal(catalog_ns_drop(f->ctx, &f->wh, child, &err), ST_OK);
     assert_int_equal(catalog_ns_drop(f->ctx, &f->wh, levels, &err), ST_OK);
@@ -206,9 +205,8 @@ static void test_create_load_drop(void **state)
     res = make_table(f);
     const char *loc = json_string_value(json_object_get(res, "metadata-location"));
     assert_non_null(strstr(loc, "/wh/db/t/metadata/00000-"));
-    assert_int_equal(json_integer_value(json_object_get(json_object_get(res, "metadata"),
-                                                        "format-version")),
-                     2);
+    assert_int_equal(
+        json_integer_value(json_object_get(json_object_get(res, "metadata"), "format-version")), 2);
     /* The file is real. */
     snprintf(path, sizeof(path), "%s/wh/db/t/metadata", f->dir);
     assert_int_equal(count_files(path), 1);
@@ -227,8 +225,7 @@ static void test_create_load_drop(void **state)
                      ST_OK);
     assert_true(nm);
     assert_null(r.body);
-    assert_int_equal(catalog_table_load(f->ctx, &f->wh, ns, "t", true, etag, &nm, &r, &err),
-                     ST_OK);
+    assert_int_equal(catalog_table_load(f->ctx, &f->wh, ns, "t", true, etag, &nm, &r, &err), ST_OK);
     assert_false(nm); /* refs and all are different representations */
     catalog_table_result_cleanup(&r);
     assert_int_equal(catalog_table_load(f->ctx, &f->wh, ns, "nope", false, NULL, &nm, &r, &err),
@@ -304,10 +301,10 @@ static void test_commit_chain(void **state)
     error_clear(&err);
     assert_int_equal(catalog_table_commit(f->ctx, &f->wh, ns, "t", body, &r, &err), ST_OK);
     meta = J(r.body);
-    assert_non_null(strstr(json_string_value(json_object_get(meta, "metadata-location")),
-                           "/metadata/00001-"));
-    assert_int_equal(json_integer_value(json_object_get(json_object_get(meta, "metadata"),
-                                                        "current-snapshot-id")),
+    assert_non_null(
+        strstr(json_string_value(json_object_get(meta, "metadata-location")), "/metadata/00001-"));
+    assert_int_equal(json_integer_value(
+                         json_object_get(json_object_get(meta, "metadata"), "current-snapshot-id")),
                      1001);
     assert_int_equal(
         json_array_size(json_object_get(json_object_get(meta, "metadata"), "metadata-log")), 1);
@@ -331,8 +328,7 @@ static void test_commit_chain(void **state)
     json_decref(body);
     /* A commit to a missing table is a 404 NoSuchTable. */
     body = commit_body(1003, 0, 2, false);
-    assert_int_equal(catalog_table_commit(f->ctx, &f->wh, ns, "zz", body, &r, &err),
-                     ST_NOT_FOUND);
+    assert_int_equal(catalog_table_commit(f->ctx, &f->wh, ns, "zz", body, &r, &err), ST_NOT_FOUND);
     assert_string_equal(err.msg, "Table does not exist: db.zz");
     json_decref(body);
     json_decref(res);
@@ -455,9 +451,8 @@ static void test_warehouse_and_config(void **state)
     struct error err;
 
     assert_int_equal(catalog_config(f->ctx, NULL, &cfg, &err), ST_OK);
-    assert_string_equal(json_string_value(json_object_get(json_object_get(cfg, "overrides"),
-                                                          "prefix")),
-                        "default");
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(cfg, "overrides"), "prefix")), "default");
     assert_true(json_is_object(json_object_get(cfg, "defaults")));
     json_decref(cfg);
     assert_int_equal(catalog_wh_resolve(f->ctx, "nope", &wh, &err), ST_NOT_FOUND);

@@ -61,12 +61,11 @@ static void test_error_body(void **state)
 
     error_set(&err, ST_NOT_FOUND, ET_NO_SUCH_TABLE, "Table does not exist: a.b");
     body = jsonx_error_body(&err);
-    assert_string_equal(json_string_value(json_object_get(json_object_get(body, "error"),
-                                                          "message")),
-                        "Table does not exist: a.b");
     assert_string_equal(
-        json_string_value(json_object_get(json_object_get(body, "error"), "type")),
-        "NoSuchTableException");
+        json_string_value(json_object_get(json_object_get(body, "error"), "message")),
+        "Table does not exist: a.b");
+    assert_string_equal(json_string_value(json_object_get(json_object_get(body, "error"), "type")),
+                        "NoSuchTableException");
     assert_int_equal(json_integer_value(json_object_get(json_object_get(body, "error"), "code")),
                      404);
     assert_int_equal(json_object_size(json_object_get(body, "error")), 3);
@@ -106,8 +105,8 @@ static void test_jsonx_strict(void **state)
     free(out);
     json_decref(v);
     /* Overflow, duplicates, truncation, garbage and non-objects are all refused. */
-    static const char *bad[] = {"{\"id\":9223372036854775808}", "{\"a\":1,\"a\":2}", "{\"a\":",
-                                "{} x", "[1]", "", "nul"};
+    static const char *bad[] = {
+        "{\"id\":9223372036854775808}", "{\"a\":1,\"a\":2}", "{\"a\":", "{} x", "[1]", "", "nul"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         error_clear(&err);
         assert_int_equal(jsonx_parse_object(bad[i], strlen(bad[i]), &v, &err), ST_INVALID);
@@ -119,8 +118,8 @@ static void test_jsonx_strict(void **state)
 
 static void test_jsonx_getters(void **state)
 {
-    json_t *o = json_pack("{s:s, s:i, s:b, s:{s:s}, s:[s], s:n, s:{s:i}}", "s", "x", "i", 5, "b",
-                          1, "m", "k", "v", "a", "q", "nul", "bad", "k", 1);
+    json_t *o = json_pack("{s:s, s:i, s:b, s:{s:s}, s:[s], s:n, s:{s:i}}", "s", "x", "i", 5, "b", 1,
+                          "m", "k", "v", "a", "q", "nul", "bad", "k", 1);
     const char *s = NULL;
     int64_t i = 0;
     bool b = false;
@@ -168,8 +167,8 @@ static void test_uuids(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_error_table), cmocka_unit_test(test_error_body),
-        cmocka_unit_test(test_buf_cap),     cmocka_unit_test(test_jsonx_strict),
+        cmocka_unit_test(test_error_table),   cmocka_unit_test(test_error_body),
+        cmocka_unit_test(test_buf_cap),       cmocka_unit_test(test_jsonx_strict),
         cmocka_unit_test(test_jsonx_getters), cmocka_unit_test(test_uuids),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
