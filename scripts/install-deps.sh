@@ -7,7 +7,7 @@ PACKAGES=(
   build-essential cmake pkg-config git curl ca-certificates
   libmicrohttpd-dev libjansson-dev libsqlite3-dev zlib1g-dev libssl-dev libcurl4-openssl-dev
   libzstd-dev libpq-dev libcmocka-dev
-  clang-14 libclang-rt-14-dev
+  clang-14 libclang-rt-14-dev clang-format-14
   python3 python3-venv python3-pip
   postgresql sqlite3
   openjdk-17-jdk-headless maven

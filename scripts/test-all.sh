@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 ROOT=$PWD
 JOBS=${JOBS:-2}
 SUITES=("$@")
-[ ${#SUITES[@]} -eq 0 ] && SUITES=(unit asan fuzz api pyiceberg rck spark duckdb)
+[ ${#SUITES[@]} -eq 0 ] && SUITES=(format unit asan fuzz api pyiceberg rck spark duckdb)
 RESULTS=()
 TOTAL_PASS=0
 TOTAL_FAIL=0
@@ -51,6 +51,14 @@ pytest_suite() { # name args...
 
 for suite in "${SUITES[@]}"; do
   case $suite in
+    format)
+      note "formatting (clang-format-14 --dry-run, .clang-format)"
+      bad=0; total=0
+      for f in $(git ls-files 'src/*.[ch]' 'tests/unit/*.[ch]' 'tests/fuzz/*.[ch]'); do
+        total=$((total + 1))
+        clang-format-14 --dry-run --Werror "$f" >/dev/null 2>&1 || { bad=$((bad + 1)); echo "not formatted: $f"; }
+      done
+      record format $((total - bad)) "$bad" ;;
     unit)
       note "unit tests (ctest)"
       if build_tree build -DCMAKE_BUILD_TYPE=RelWithDebInfo; then ctest_suite unit build; else record unit 0 1; fi ;;
