@@ -478,3 +478,9 @@ enum status catalog_start_jobs(struct catalog *cat, struct error *err)
     cat->jobs_running = true;
     return ST_OK;
 }
+
+bool catalog_swap_failed_surely(enum status rc)
+{
+    return rc == ST_CONFLICT || rc == ST_NOT_FOUND || rc == ST_EXISTS || rc == ST_REPLAY ||
+           rc == ST_INVALID;
+}

@@ -238,6 +238,7 @@ static enum status attempt(struct catalog_ctx *ctx, const struct catalog_wh *wh,
     size_t failed = 0;
     enum store_kind kind = 0;
     enum status rc = ST_OK;
+    bool unknown = false; /* the swap failed in a way that may still have committed */
 
     *lost_race = false;
     for (size_t i = 0; i < n && !rc; i++)
@@ -249,12 +250,17 @@ static enum status attempt(struct catalog_ctx *ctx, const struct catalog_wh *wh,
                                           cs[i].text};
         rc = store_obj_commit(ctx->conn, items, n, &failed, &kind, err);
         *lost_race = rc == ST_CONFLICT;
+        unknown = rc && !catalog_swap_failed_surely(rc);
         if (rc && failed < n)
             swap_error(ops, &cs[failed], rc, kind, err);
     }
-    if (rc)
-        for (size_t i = 0; i < n; i++)
+    if (rc) {
+        for (size_t i = 0; i < n; i++) {
+            if (unknown)
+                cs[i].wrote = false; /* the swap may have happened: keep the files */
             discard(ctx, &cs[i]);
+        }
+    }
     return rc;
 }
 

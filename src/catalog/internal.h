@@ -75,6 +75,14 @@ enum status catalog_write_metadata(struct catalog_ctx *ctx, const char *location
 enum status catalog_read_metadata(struct catalog_ctx *ctx, const char *location, char **text,
                                   size_t *len, struct error *err);
 
+/*
+ * catalog_swap_failed_surely says whether a failed pointer move certainly did
+ * not happen (so the file written for it can be deleted). A store that became
+ * unreachable during its transaction may have committed it: then the file
+ * must stay, and the client hears 503 (commit state unknown).
+ */
+bool catalog_swap_failed_surely(enum status rc);
+
 /* catalog_obj_list lists tables or views of ns (ListTablesResponse). */
 enum status catalog_obj_list(struct catalog_ctx *ctx, const struct catalog_wh *wh, const json_t *ns,
                              enum store_kind kind, const char *page_token, size_t page_size,

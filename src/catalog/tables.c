@@ -228,7 +228,8 @@ enum status catalog_table_create(struct catalog_ctx *ctx, const struct catalog_w
     }
     if (rc) {
         struct error ignored;
-        fileio_remove(ctx->cat->io, meta_loc, &ignored);
+        if (catalog_swap_failed_surely(rc))
+            fileio_remove(ctx->cat->io, meta_loc, &ignored);
         if (rc == ST_EXISTS)
             catalog_exists_error(err, kind, false, dotted);
         else if (rc == ST_NOT_FOUND)

@@ -46,7 +46,7 @@ static enum status insert_view(struct catalog_ctx *ctx, const struct catalog_wh 
     enum store_kind kind = 0;
     enum status rc = store_obj_commit(ctx->conn, &cas, 1, NULL, &kind, err);
 
-    if (rc && wrote) {
+    if (rc && wrote && catalog_swap_failed_surely(rc)) {
         struct error ignored;
         fileio_remove(ctx->cat->io, location, &ignored);
     }
