@@ -636,26 +636,31 @@ static size_t strip_slash_len(const char *s)
     return n;
 }
 
-char *meta_new_location(const json_t *meta, const char *prev_location)
+char *meta_file_location(const char *location, const char *metadata_path, const char *prev_location,
+                         bool gzip)
 {
-    const char *dir = meta_property(meta, PROP_METADATA_PATH);
-    const char *codec = meta_property(meta, PROP_METADATA_CODEC);
-    const char *ext = ".metadata.json";
-    const char *loc = meta_location(meta);
+    const char *ext = gzip ? ".gz.metadata.json" : ".metadata.json";
     long version = prev_location ? parse_version(prev_location) : -1;
     char uuid[IDS_UUID_LEN + 1];
 
-    if (codec && strcasecmp(codec, "gzip") == 0)
-        ext = ".gz.metadata.json";
     ids_uuid_v4(uuid);
     if (version >= INT_MAX)
         version = -1;
-    if (dir && *dir)
-        return xasprintf("%.*s/%05ld-%s%s", (int)strip_slash_len(dir), dir, version + 1, uuid, ext);
-    if (!loc)
-        loc = "";
-    return xasprintf("%.*s/metadata/%05ld-%s%s", (int)strip_slash_len(loc), loc, version + 1, uuid,
-                     ext);
+    if (metadata_path && *metadata_path)
+        return xasprintf("%.*s/%05ld-%s%s", (int)strip_slash_len(metadata_path), metadata_path,
+                         version + 1, uuid, ext);
+    if (!location)
+        location = "";
+    return xasprintf("%.*s/metadata/%05ld-%s%s", (int)strip_slash_len(location), location,
+                     version + 1, uuid, ext);
+}
+
+char *meta_new_location(const json_t *meta, const char *prev_location)
+{
+    const char *codec = meta_property(meta, PROP_METADATA_CODEC);
+
+    return meta_file_location(meta_location(meta), meta_property(meta, PROP_METADATA_PATH),
+                              prev_location, codec && strcasecmp(codec, "gzip") == 0);
 }
 
 /* ---------------------------------------------------------------- metadata log */

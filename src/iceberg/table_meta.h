@@ -87,6 +87,15 @@ enum status meta_finish_commit(json_t *meta, const json_t *prev, const char *pre
 char *meta_new_location(const json_t *meta, const char *prev_location);
 
 /*
+ * meta_file_location names a new metadata file (owned) for tables and views:
+ * "<metadata_path or location/metadata>/<NNNNN>-<uuid>.metadata.json" (or
+ * ".gz.metadata.json" with gzip), NNNNN one more than the version parsed
+ * from prev_location's file name (Java's parseVersion), 00000 without one.
+ */
+char *meta_file_location(const char *location, const char *metadata_path, const char *prev_location,
+                         bool gzip);
+
+/*
  * meta_serialize returns the JSON text of meta for a metadata file or a
  * response (owned): fields in Java's order, v1 tables with the deprecated
  * "schema" and "partition-spec" fields, v3 with current-snapshot-id null

@@ -17,6 +17,7 @@
 #include "core/jsonx.h"
 #include "iceberg/schema.h"
 #include "iceberg/view_internal.h"
+#include "iceberg/table_meta.h"
 #include "iceberg/view_meta.h"
 
 #define PROP_METADATA_PATH "write.metadata.path"
@@ -611,62 +612,14 @@ char *view_serialize(const json_t *meta)
 
 /* ---------------------------------------------------------------- file names */
 
-/*
- * BaseViewOperations.parseVersion: the digits before the first '-' of the
- * file name, or -1 when there are none or they do not fit an int.
- */
-static long parse_version(const char *location)
-{
-    const char *name = strrchr(location, '/');
-    const char *dash;
-    long v = 0;
-
-    name = name ? name + 1 : location;
-    dash = strchr(name, '-');
-    if (!dash || dash == name)
-        return -1;
-    for (const char *p = name; p < dash; p++) {
-        if (!isdigit((unsigned char)*p))
-            return -1;
-        v = v * 10 + (*p - '0');
-        if (v > INT_MAX)
-            return -1;
-    }
-    return v;
-}
-
-/* Length of s without trailing slashes, keeping a "scheme://" intact (LocationUtil). */
-static size_t strip_slash_len(const char *s)
-{
-    size_t n = strlen(s);
-
-    while (n > 0 && s[n - 1] == '/' && !(n >= 3 && strncmp(s + n - 3, "://", 3) == 0))
-        n--;
-    return n;
-}
-
 char *view_new_location(const json_t *meta, const char *prev_location)
 {
-    const char *dir = view_prop(meta, PROP_METADATA_PATH);
     const char *codec = view_prop(meta, PROP_METADATA_CODEC);
-    const char *loc = view_location(meta);
-    const char *ext = ".gz.metadata.json";
-    long version = prev_location ? parse_version(prev_location) : -1;
-    char uuid[IDS_UUID_LEN + 1];
 
-    /* ViewProperties: views default to gzip; only "none" writes plain JSON. */
-    if (codec && strcasecmp(codec, "none") == 0)
-        ext = ".metadata.json";
-    if (version >= INT_MAX)
-        version = -1;
-    ids_uuid_v4(uuid);
-    /* BaseViewOperations.metadataFileLocation honours write.metadata.path. */
-    if (dir)
-        return xasprintf("%.*s/%05ld-%s%s", (int)strip_slash_len(dir), dir, version + 1, uuid, ext);
-    if (!loc)
-        loc = "";
-    return xasprintf("%.*s/metadata/%05ld-%s%s", (int)strip_slash_len(loc), loc, version + 1, uuid,
-                     ext);
+    /* ViewProperties: views default to gzip; only "none" writes plain JSON. The directory
+       honours write.metadata.path, as BaseViewOperations.metadataFileLocation does. */
+    return meta_file_location(view_location(meta), view_prop(meta, PROP_METADATA_PATH),
+                              prev_location, !(codec && strcasecmp(codec, "none") == 0));
 }
 
 /* ---------------------------------------------------------------- requirements */
