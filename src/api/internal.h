@@ -55,6 +55,34 @@ enum status api_parse_page(struct http_request *req, const char **token, size_t 
 /* api_send_table renders a LoadTableResult-like body with its ETag. */
 void api_send_table(struct http_response *res, struct catalog_table_result *r);
 
+/* Catalog call shapes, and runners that parse, call and render them (shapes.c). */
+typedef enum status (*api_list_fn)(struct catalog_ctx *, const struct catalog_wh *,
+                                   const json_t *ns, const char *token, size_t size, json_t **out,
+                                   struct error *);
+typedef enum status (*api_ns_body_fn)(struct catalog_ctx *, const struct catalog_wh *,
+                                      const json_t *ns, const json_t *body,
+                                      struct catalog_table_result *, struct error *);
+typedef enum status (*api_name_body_fn)(struct catalog_ctx *, const struct catalog_wh *,
+                                        const json_t *ns, const char *name, const json_t *body,
+                                        struct catalog_table_result *, struct error *);
+typedef enum status (*api_name_fn)(struct catalog_ctx *, const struct catalog_wh *,
+                                   const json_t *ns, const char *name, struct error *);
+typedef enum status (*api_body_fn)(struct catalog_ctx *, const struct catalog_wh *,
+                                   const json_t *body, struct error *);
+
+/* GET a list: ListTablesResponse-like output, 200. */
+void api_run_list(struct http_request *req, struct http_response *res, api_list_fn fn);
+/* POST to a namespace with a body: a LoadTableResult/LoadViewResult, 200. */
+void api_run_ns_body(struct http_request *req, struct http_response *res, api_ns_body_fn fn);
+/* POST to a named object with a body: a result with ETag, 200. flags may add CALL_VIEW. */
+void api_run_name_body(struct http_request *req, struct http_response *res, int flags,
+                       api_name_body_fn fn);
+/* A named object, no body: 204. flags may add CALL_VIEW. */
+void api_run_name_204(struct http_request *req, struct http_response *res, int flags,
+                      api_name_fn fn);
+/* A body, no path parts: 204. */
+void api_run_body_204(struct http_request *req, struct http_response *res, api_body_fn fn);
+
 void api_config(struct http_request *req, struct http_response *res);
 void api_health_live(struct http_request *req, struct http_response *res);
 void api_health_ready(struct http_request *req, struct http_response *res);

@@ -6,36 +6,12 @@
 
 void api_table_list(struct http_request *req, struct http_response *res)
 {
-    struct api_call c;
-    json_t *out = NULL;
-    const char *token;
-    size_t size;
-
-    if (!api_begin(req, res, &c, CALL_NS))
-        goto out;
-    if (api_parse_page(req, &token, &size, &c.err) ||
-        catalog_table_list(c.ctx, &c.wh, c.ns, token, size, &out, &c.err))
-        api_fail(res, &c);
-    else
-        http_response_json(res, 200, out);
-out:
-    api_end(&c);
+    api_run_list(req, res, catalog_table_list);
 }
 
 void api_table_create(struct http_request *req, struct http_response *res)
 {
-    struct api_call c;
-    struct catalog_table_result r = {0};
-
-    if (!api_begin(req, res, &c, CALL_NS | CALL_BODY))
-        goto out;
-    if (catalog_table_create(c.ctx, &c.wh, c.ns, c.body, &r, &c.err))
-        api_fail(res, &c);
-    else
-        api_send_table(res, &r);
-out:
-    catalog_table_result_cleanup(&r);
-    api_end(&c);
+    api_run_ns_body(req, res, catalog_table_create);
 }
 
 void api_table_load(struct http_request *req, struct http_response *res)
@@ -71,32 +47,12 @@ out:
 
 void api_table_exists(struct http_request *req, struct http_response *res)
 {
-    struct api_call c;
-
-    if (!api_begin(req, res, &c, CALL_NS | CALL_NAME))
-        goto out;
-    if (catalog_table_exists(c.ctx, &c.wh, c.ns, c.name, &c.err))
-        api_fail(res, &c);
-    else
-        http_response_json(res, 204, NULL);
-out:
-    api_end(&c);
+    api_run_name_204(req, res, 0, catalog_table_exists);
 }
 
 void api_table_commit(struct http_request *req, struct http_response *res)
 {
-    struct api_call c;
-    struct catalog_table_result r = {0};
-
-    if (!api_begin(req, res, &c, CALL_NS | CALL_NAME | CALL_BODY))
-        goto out;
-    if (catalog_table_commit(c.ctx, &c.wh, c.ns, c.name, c.body, &r, &c.err))
-        api_fail(res, &c);
-    else
-        api_send_table(res, &r);
-out:
-    catalog_table_result_cleanup(&r);
-    api_end(&c);
+    api_run_name_body(req, res, 0, catalog_table_commit);
 }
 
 void api_table_drop(struct http_request *req, struct http_response *res)
@@ -117,32 +73,12 @@ out:
 
 void api_table_register(struct http_request *req, struct http_response *res)
 {
-    struct api_call c;
-    struct catalog_table_result r = {0};
-
-    if (!api_begin(req, res, &c, CALL_NS | CALL_BODY))
-        goto out;
-    if (catalog_table_register(c.ctx, &c.wh, c.ns, c.body, &r, &c.err))
-        api_fail(res, &c);
-    else
-        api_send_table(res, &r);
-out:
-    catalog_table_result_cleanup(&r);
-    api_end(&c);
+    api_run_ns_body(req, res, catalog_table_register);
 }
 
 void api_table_rename(struct http_request *req, struct http_response *res)
 {
-    struct api_call c;
-
-    if (!api_begin(req, res, &c, CALL_BODY))
-        goto out;
-    if (catalog_table_rename(c.ctx, &c.wh, c.body, &c.err))
-        api_fail(res, &c);
-    else
-        http_response_json(res, 204, NULL);
-out:
-    api_end(&c);
+    api_run_body_204(req, res, catalog_table_rename);
 }
 
 void api_table_metrics(struct http_request *req, struct http_response *res)
