@@ -10,6 +10,8 @@
 #   RCK_TEST=Class[#method]   run only these tests (passed as -Dtest=...)
 #   RCK_MVN_ARGS="..."        extra Maven arguments
 #   SERAC_BIN=path            server binary (default: build/serac)
+#   SERAC_TEST_STORE=postgres run serac on PostgreSQL: a throwaway server from
+#                             scripts/pg-test-server.sh with a fresh database, stopped at exit
 # The server's stderr log is kept in tests/rck/target/serac-rck.log.
 set -uo pipefail
 
@@ -59,10 +61,35 @@ stop_server() {
     rm -rf "$DATA" "$OUT"
     return "$rc"
 }
-trap 'stop_server >/dev/null 2>&1' EXIT
+PG_DIR=""
+stop_pg() {
+    if [ -n "$PG_DIR" ]; then
+        sh "$ROOT/scripts/pg-test-server.sh" stop "$PG_DIR" ||
+            echo "run-rck: could not stop PostgreSQL in $PG_DIR" >&2
+        PG_DIR=""
+    fi
+}
+trap 'stop_server >/dev/null 2>&1; stop_pg' EXIT
 trap 'exit 130' INT TERM
 
-"$BIN" serve --host 127.0.0.1 --port 0 --data-dir "$DATA" --log-level info \
+STORE_ARGS=()
+case "${SERAC_TEST_STORE:-sqlite}" in
+    sqlite | "") ;;
+    postgres)
+        PG_OUT="$(python3 "$ROOT/tests/lib/pg_server.py" start)" || {
+            echo "run-rck: could not start PostgreSQL (scripts/pg-test-server.sh)" >&2
+            exit 1
+        }
+        PG_URL="$(printf '%s\n' "$PG_OUT" | sed -n 1p)"
+        PG_DIR="$(printf '%s\n' "$PG_OUT" | sed -n 2p)"
+        STORE="$(python3 "$ROOT/tests/lib/pg_server.py" createdb "$PG_URL" serac_rck)" || exit 1
+        STORE_ARGS=(--store "$STORE")
+        echo "run-rck: store $STORE"
+        ;;
+    *) echo "run-rck: SERAC_TEST_STORE=$SERAC_TEST_STORE: expected sqlite or postgres" >&2; exit 2 ;;
+esac
+
+"$BIN" serve --host 127.0.0.1 --port 0 --data-dir "$DATA" --log-level info "${STORE_ARGS[@]}" \
     >"$OUT" 2>"$LOG" </dev/null &
 SERVER_PID=$!
 
@@ -137,6 +164,7 @@ EOF
 
 stop_server
 STOP_RC=$?
+stop_pg
 trap - EXIT
 if [ "$MVN_RC" -ne 0 ]; then
     exit "$MVN_RC"

@@ -11,6 +11,11 @@ prints `serac: listening on http://127.0.0.1:PORT ...` as its first stdout line,
 The binary is $SERAC_BIN, or build/serac under the repository root. Each server gets a fresh
 temporary data directory (removed on stop) and a log file holding its stderr; the log file is
 kept after the run and its tail is attached to failing tests (see tests/conftest.py).
+
+The store: with SERAC_TEST_STORE=postgres, a server started without an explicit `--store` gets
+`--store URL` of a fresh database on the session's PostgreSQL (tests/lib/pg_server.py), so no
+two servers share state; a caller-given data directory keeps its database across restarts,
+as its catalog.db would. Otherwise the server uses its default SQLite store in the data dir.
 """
 
 import os
@@ -25,6 +30,8 @@ from pathlib import Path
 
 import requests
 
+import pg_server
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 READY_TIMEOUT_S = 20.0
 STOP_TIMEOUT_S = 10.0
@@ -35,6 +42,9 @@ _URL_RE = re.compile(r"listening on (https?://[^\s]+)")
 # Servers that are running right now; the failure hook prints their log tails.
 RUNNING = []
 _RUNNING_LOCK = threading.Lock()
+
+# PostgreSQL databases of caller-given data directories, so a restart finds its catalog again.
+_DATA_DIR_STORES = {}
 
 
 def serac_bin():
@@ -78,12 +88,15 @@ class SeracServer:
 
     Use start() / stop(), or the object as a context manager. After start(), `url` is the base
     URL (no trailing slash), `data_dir` the data directory, `warehouse_dir` the default
-    warehouse directory and `log_path` the stderr log file.
+    warehouse directory, `log_path` the stderr log file and `store` the store URL passed with
+    --store (None for the default SQLite store). `store` given to the constructor is used as is.
     """
 
-    def __init__(self, name="serac", extra_args=(), log_level="debug", data_dir=None, env=None):
+    def __init__(self, name="serac", extra_args=(), log_level="debug", data_dir=None, env=None,
+                 store=None):
         self.name = name
         self.extra_args = list(extra_args)
+        self.store = store
         self.log_level = log_level
         self._own_data_dir = data_dir is None
         self.data_dir = Path(data_dir) if data_dir else None
@@ -100,6 +113,25 @@ class SeracServer:
     def warehouse_dir(self):
         return self.data_dir / "warehouse"
 
+    def _store_args(self):
+        """`--store URL` for this server: the caller's store, a fresh PostgreSQL database when
+        SERAC_TEST_STORE=postgres, or nothing (the default SQLite store in the data dir)."""
+        if any(a == "--store" or a.startswith("--store=") for a in self.extra_args):
+            return []
+        if self.store is None and pg_server.store_kind() == "postgres":
+            if self._own_data_dir:
+                self.store = pg_server.session_server().new_database(self.name)
+            else:
+                key = str(self.data_dir.resolve())
+                with _RUNNING_LOCK:
+                    url = _DATA_DIR_STORES.get(key)
+                if url is None:
+                    url = pg_server.session_server().new_database(self.name)
+                    with _RUNNING_LOCK:
+                        _DATA_DIR_STORES[key] = url
+                self.store = url
+        return ["--store", self.store] if self.store else []
+
     # -- lifecycle ------------------------------------------------------------------------
 
     def start(self):
@@ -114,6 +146,7 @@ class SeracServer:
                "--data-dir", str(self.data_dir)]
         if self.log_level:
             cmd += ["--log-level", self.log_level]
+        cmd += self._store_args()
         cmd += self.extra_args
         self.cmd = cmd
         env = dict(os.environ)
