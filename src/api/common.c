@@ -20,6 +20,8 @@ bool api_begin(struct http_request *req, struct http_response *res, struct api_c
         http_response_header(res, "Retry-After", "1");
         return false;
     }
+    /* Every store statement of this request must finish within the request deadline. */
+    store_set_deadline(c->ctx->conn, c->ctx->cat->opts.request_timeout_ms, NULL);
     if (strncmp(req->route, "/v1/{prefix}/", 13) == 0)
         p++;
     rc = api_resolve_warehouse(req, c->ctx, &c->wh, &c->err);
@@ -137,7 +139,14 @@ void api_config(struct http_request *req, struct http_response *res)
 
 void api_health_live(struct http_request *req, struct http_response *res)
 {
-    http_response_json(res, 200, json_pack("{s:s}", "status", "ok"));
+    {
+        bool lease = false;
+        int64_t hints = 0;
+        catalog_jobs_state(((struct catalog_ctx *)req->worker)->cat, &lease, &hints);
+        http_response_json(res, 200,
+                           json_pack("{s:s, s:b, s:I}", "status", "ok", "jobs_lease", lease,
+                                     "change_hints", (json_int_t)hints));
+    }
 }
 
 void api_health_ready(struct http_request *req, struct http_response *res)
@@ -152,5 +161,12 @@ void api_health_ready(struct http_request *req, struct http_response *res)
         http_response_header(res, "Retry-After", "1");
         return;
     }
-    http_response_json(res, 200, json_pack("{s:s}", "status", "ok"));
+    {
+        bool lease = false;
+        int64_t hints = 0;
+        catalog_jobs_state(((struct catalog_ctx *)req->worker)->cat, &lease, &hints);
+        http_response_json(res, 200,
+                           json_pack("{s:s, s:b, s:I}", "status", "ok", "jobs_lease", lease,
+                                     "change_hints", (json_int_t)hints));
+    }
 }

@@ -63,13 +63,7 @@ void catalog_close(struct catalog *cat)
 {
     if (!cat)
         return;
-    if (cat->jobs_running) {
-        pthread_mutex_lock(&cat->jobs_lock);
-        cat->jobs_stop = true;
-        pthread_cond_signal(&cat->jobs_wake);
-        pthread_mutex_unlock(&cat->jobs_lock);
-        pthread_join(cat->jobs, NULL);
-    }
+    catalog_stop_jobs(cat);
     pthread_mutex_destroy(&cat->jobs_lock);
     pthread_cond_destroy(&cat->jobs_wake);
     if (cat->store)
@@ -419,63 +413,6 @@ enum status catalog_read_metadata(struct catalog_ctx *ctx, const char *location,
         return rc;
     }
     *text = raw;
-    return ST_OK;
-}
-
-void catalog_run_jobs(struct catalog_ctx *ctx)
-{
-    struct error err;
-    int64_t deleted = 0;
-
-    error_clear(&err);
-    if (store_idem_purge(ctx->conn, clock_now_ms(), &deleted, &err))
-        log_warn("idempotency cleanup failed: %s", err.msg);
-    else if (deleted > 0)
-        log_info("idempotency cleanup removed %lld expired records", (long long)deleted);
-}
-
-static void *jobs_main(void *arg)
-{
-    struct catalog *cat = arg;
-    struct catalog_ctx *ctx = NULL;
-    struct error err;
-
-    error_clear(&err);
-    if (catalog_ctx_open(cat, &ctx, &err)) {
-        log_error("background jobs cannot open the store: %s", err.msg);
-        return NULL;
-    }
-    pthread_mutex_lock(&cat->jobs_lock);
-    while (!cat->jobs_stop) {
-        struct timespec until;
-        int64_t ms = cat->opts.job_interval_ms;
-
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_sec += ms / 1000;
-        until.tv_nsec += (ms % 1000) * 1000000;
-        if (until.tv_nsec >= 1000000000) {
-            until.tv_sec++;
-            until.tv_nsec -= 1000000000;
-        }
-        pthread_cond_timedwait(&cat->jobs_wake, &cat->jobs_lock, &until);
-        if (cat->jobs_stop)
-            break;
-        pthread_mutex_unlock(&cat->jobs_lock);
-        catalog_run_jobs(ctx);
-        pthread_mutex_lock(&cat->jobs_lock);
-    }
-    pthread_mutex_unlock(&cat->jobs_lock);
-    catalog_ctx_close(ctx);
-    return NULL;
-}
-
-enum status catalog_start_jobs(struct catalog *cat, struct error *err)
-{
-    if (cat->jobs_running)
-        return ST_OK;
-    if (pthread_create(&cat->jobs, NULL, jobs_main, cat) != 0)
-        return error_set(err, ST_INTERNAL, ET_INTERNAL, "cannot start the background job thread");
-    cat->jobs_running = true;
     return ST_OK;
 }
 

@@ -34,6 +34,7 @@ struct catalog_options {
     int64_t idempotency_lifetime_ms; /* how long Idempotency-Key records live; 0 = off */
     int64_t job_interval_ms;         /* how often background jobs run (default 60 s) */
     const char *namespace_separator; /* one character advertised to clients; NULL = 0x1F */
+    int64_t request_timeout_ms;      /* store statements of one request; 0 = no limit */
 };
 
 struct catalog {
@@ -47,12 +48,18 @@ struct catalog {
      * nodes still race through the store's compare-and-swap.
      */
     pthread_mutex_t commit_locks[CATALOG_COMMIT_LOCKS];
-    /* Background jobs (expired idempotency records): one thread, stopped by catalog_close. */
-    pthread_t jobs;
-    bool jobs_running;
-    pthread_mutex_t jobs_lock; /* protects jobs_stop */
+    /*
+     * Background threads, stopped by catalog_close: the job runner (expired
+     * idempotency records; with PostgreSQL only on the node holding the jobs
+     * lease) and the change listener (PostgreSQL LISTEN/NOTIFY hints).
+     */
+    pthread_t jobs, listener;
+    bool jobs_running, listener_running;
+    pthread_mutex_t jobs_lock; /* protects jobs_stop, lease_held, changes_seen */
     pthread_cond_t jobs_wake;
     bool jobs_stop;
+    bool lease_held;      /* this node runs the periodic jobs */
+    int64_t changes_seen; /* change hints received from other nodes (and this one) */
 };
 
 /* Per-worker state. */
@@ -81,6 +88,10 @@ enum status catalog_open(const struct catalog_options *opts, struct catalog **ou
 enum status catalog_start_jobs(struct catalog *cat, struct error *err);
 /* catalog_run_jobs runs every background job once on ctx (also used by tests). */
 void catalog_run_jobs(struct catalog_ctx *ctx);
+/* catalog_stop_jobs stops the background threads (catalog_close calls it). */
+void catalog_stop_jobs(struct catalog *cat);
+/* catalog_jobs_state reports whether this node holds the jobs lease and how many hints it saw. */
+void catalog_jobs_state(struct catalog *cat, bool *lease_held, int64_t *changes_seen);
 
 /* catalog_close frees cat; every ctx must be closed first. */
 void catalog_close(struct catalog *cat);

@@ -47,6 +47,9 @@ static const struct {
     [CFG_NAMESPACE_SEPARATOR] = {"namespace-separator", "SERAC_NAMESPACE_SEPARATOR", "",
                                  "one character clients join namespace levels with (default: "
                                  "the unit separator, %1F)"},
+    [CFG_REQUEST_TIMEOUT_MS] = {"request-timeout-ms", "SERAC_REQUEST_TIMEOUT_MS", "30000",
+                                "deadline for one request's store statements (0: none); past it "
+                                "the request gets 503"},
     [CFG_JOB_INTERVAL_MS] = {"job-interval-ms", "SERAC_JOB_INTERVAL_MS", "60000",
                              "how often background jobs (expired key cleanup) run"},
 };

@@ -72,7 +72,7 @@ static enum status open_catalog(struct config *cfg, struct catalog **cat, char *
                                 char **wh_loc, struct error *err)
 {
     struct catalog_options o = {0};
-    unsigned long long attempts, page, max_page, idem, jobs;
+    unsigned long long attempts, page, max_page, idem, jobs, deadline;
     enum status rc;
     int level = log_parse_level(config_get(cfg, CFG_LOG_LEVEL));
 
@@ -85,6 +85,7 @@ static enum status open_catalog(struct config *cfg, struct catalog **cat, char *
         (rc = config_get_uint(cfg, CFG_MAX_PAGE_SIZE, 1, 100000, &max_page, err)) ||
         (rc = config_get_uint(cfg, CFG_IDEMPOTENCY_LIFETIME, 0, 30 * 86400, &idem, err)) ||
         (rc = config_get_uint(cfg, CFG_JOB_INTERVAL_MS, 100, 86400000, &jobs, err)) ||
+        (rc = config_get_uint(cfg, CFG_REQUEST_TIMEOUT_MS, 0, 3600000, &deadline, err)) ||
         (rc = derive(cfg, store, wh_loc, err)))
         return rc;
     o.store_url = *store;
@@ -95,6 +96,7 @@ static enum status open_catalog(struct config *cfg, struct catalog **cat, char *
     o.max_page_size = (unsigned)max_page;
     o.idempotency_lifetime_ms = (int64_t)idem * 1000;
     o.job_interval_ms = (int64_t)jobs;
+    o.request_timeout_ms = (int64_t)deadline;
     o.namespace_separator = config_get(cfg, CFG_NAMESPACE_SEPARATOR);
     if (o.namespace_separator && strlen(o.namespace_separator) > 1)
         return error_set(err, ST_INVALID, ET_BAD_REQUEST,
