@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Runs serac's test suites and prints a summary line per suite plus a total.
-# Usage: scripts/test-all.sh [unit|asan|fuzz|api|pyiceberg|rck|spark|duckdb ...] (default: all)
+# Usage: scripts/test-all.sh [unit|asan|fuzz|api|pyiceberg|rck|spark|duckdb|deploy ...] (default: all)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 JOBS=${JOBS:-2}
 SUITES=("$@")
-[ ${#SUITES[@]} -eq 0 ] && SUITES=(format unit asan fuzz api pyiceberg rck spark duckdb)
+[ ${#SUITES[@]} -eq 0 ] && SUITES=(format unit asan fuzz api pyiceberg rck spark duckdb deploy)
 RESULTS=()
 TOTAL_PASS=0
 TOTAL_FAIL=0
@@ -84,6 +84,8 @@ for suite in "${SUITES[@]}"; do
         done
         record fuzz "$fp" "$ff"
       else record fuzz 0 1; fi ;;
+    deploy)
+      note "deployment manifests and Dockerfile (pytest)"; pytest_suite deploy tests/deploy ;;
     api|pyiceberg|rck|spark|duckdb)
       [ -x build/serac ] || build_tree build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
       case $suite in
