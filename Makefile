@@ -40,7 +40,7 @@ venv:
 test: deps venv
 	@scripts/test-all.sh
 
-test-format test-unit test-asan test-fuzz test-api test-pyiceberg test-duckdb test-rck test-spark: deps venv
+test-format test-deploy test-unit test-asan test-fuzz test-api test-pyiceberg test-duckdb test-rck test-spark: deps venv
 	@scripts/test-all.sh $(patsubst test-%,%,$@)
 
 fuzz: deps

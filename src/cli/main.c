@@ -29,6 +29,37 @@ static void usage(FILE *f)
     config_usage(f);
 }
 
+/*
+ * redact returns url with any password replaced by "***" (owned): the
+ * "user:password@" part of a URL and a "password=" parameter. Secrets are
+ * never printed or logged (DESIGN.md invariant 7).
+ */
+static char *redact(const char *url)
+{
+    char *out = xstrdup(url), *scheme = strstr(out, "://"), *at, *colon, *pw;
+
+    if (scheme) {
+        char *auth = scheme + 3;
+        at = strchr(auth, '@');
+        colon = at ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
+        if (colon) {
+            char *rest = xstrdup(at);
+            *colon = '\0';
+            char *joined = xasprintf("%s:***%s", out, rest);
+            free(rest);
+            free(out);
+            out = joined;
+        }
+    }
+    if ((pw = strstr(out, "password=")) != NULL) {
+        char *end = pw + 9 + strcspn(pw + 9, "& ");
+        char *joined = xasprintf("%.*s***%s", (int)(pw + 9 - out), out, end);
+        free(out);
+        out = joined;
+    }
+    return out;
+}
+
 static int mkdirs(const char *path)
 {
     char *p = xstrdup(path);
@@ -114,7 +145,7 @@ static int cmd_serve(struct config *cfg)
     struct catalog *cat = NULL;
     struct http_server *srv = NULL;
     struct http_options ho = {0};
-    char *store = NULL, *wh_loc = NULL;
+    char *store = NULL, *wh_loc = NULL, *shown;
     unsigned long long port, body, workers, io, conns, grace;
     sigset_t sigs;
     int sig = 0, rc = 1;
@@ -149,10 +180,12 @@ static int cmd_serve(struct config *cfg)
     ho.worker_fini = api_worker_fini;
     if (http_server_start(&ho, &srv, &err))
         goto fail;
+    shown = redact(store);
     printf("serac: listening on http://%s:%u - point an Iceberg REST client at "
            "uri=http://%s:%u (warehouse \"%s\" at %s; store %s)\n",
            ho.host, http_server_port(srv), ho.host, http_server_port(srv),
-           config_get(cfg, CFG_WAREHOUSE), wh_loc, store);
+           config_get(cfg, CFG_WAREHOUSE), wh_loc, shown);
+    free(shown);
     fflush(stdout);
     log_info("serac %s started on %s:%u", SERAC_VERSION, ho.host, http_server_port(srv));
     sigwait(&sigs, &sig);
@@ -182,7 +215,9 @@ static int cmd_migrate(struct config *cfg)
         fprintf(stderr, "serac: %s\n", err.msg);
         rc = 1;
     } else {
-        printf("serac: store %s is up to date\n", store);
+        char *shown = redact(store);
+        printf("serac: store %s is up to date\n", shown);
+        free(shown);
     }
     catalog_close(cat);
     free(store);
