@@ -19,6 +19,11 @@ struct store_backend_ops {
     enum status (*connect)(struct store *st, struct store_conn **out, struct error *err);
     void (*disconnect)(struct store_conn *c);
     enum status (*ping)(struct store_conn *c, struct error *err);
+    enum status (*set_deadline)(struct store_conn *c, int64_t timeout_ms, struct error *err);
+    enum status (*try_lease)(struct store_conn *c, int64_t key, bool *held, struct error *err);
+    enum status (*listen)(struct store_conn *c, struct error *err);
+    enum status (*poll_changes)(struct store_conn *c, int timeout_ms, char ***payloads, size_t *n,
+                                struct error *err);
 
     enum status (*warehouse_ensure)(struct store_conn *c, const char *name, const char *location,
                                     struct store_warehouse *out, struct error *err);
@@ -97,5 +102,15 @@ struct store_migration {
  * or stays locked; ST_INTERNAL when a migration fails.
  */
 enum status store_sqlite_open(const char *path, struct store **out, struct error *err);
+
+/*
+ * store_postgres_open connects to the PostgreSQL database named by url (a
+ * libpq connection URI, "postgres://" or "postgresql://") and applies pending
+ * migrations in one transaction holding an advisory lock, so nodes starting
+ * together apply each version once. ST_INVALID for a malformed URL,
+ * ST_UNAVAILABLE when the server cannot be reached, ST_INTERNAL when a
+ * migration fails.
+ */
+enum status store_postgres_open(const char *url, struct store **out, struct error *err);
 
 #endif

@@ -1376,12 +1376,57 @@ static enum status sq_idem_purge(struct store_conn *base, int64_t now_ms, int64_
     return ST_OK;
 }
 
+/* --- coordination between nodes: SQLite serves one node --- */
+
+static enum status sq_set_deadline(struct store_conn *base, int64_t timeout_ms, struct error *err)
+{
+    (void)base;
+    (void)timeout_ms;
+    (void)err;
+    return ST_OK;
+}
+
+static enum status sq_try_lease(struct store_conn *base, int64_t key, bool *held, struct error *err)
+{
+    (void)base;
+    (void)key;
+    (void)err;
+    *held = true;
+    return ST_OK;
+}
+
+static enum status sq_no_hints(struct error *err)
+{
+    return error_set(err, ST_UNSUPPORTED, ET_UNSUPPORTED_OPERATION,
+                     "Change hints need a PostgreSQL store; SQLite serves one node");
+}
+
+static enum status sq_listen(struct store_conn *base, struct error *err)
+{
+    (void)base;
+    return sq_no_hints(err);
+}
+
+static enum status sq_poll_changes(struct store_conn *base, int timeout_ms, char ***payloads,
+                                   size_t *n, struct error *err)
+{
+    (void)base;
+    (void)timeout_ms;
+    (void)payloads;
+    (void)n;
+    return sq_no_hints(err);
+}
+
 static const struct store_backend_ops sq_ops = {
     .name = "sqlite",
     .close = sq_close,
     .connect = sq_connect,
     .disconnect = sq_disconnect,
     .ping = sq_ping,
+    .set_deadline = sq_set_deadline,
+    .try_lease = sq_try_lease,
+    .listen = sq_listen,
+    .poll_changes = sq_poll_changes,
     .warehouse_ensure = sq_warehouse_ensure,
     .warehouse_get = sq_warehouse_get,
     .ns_create = sq_ns_create,

@@ -43,10 +43,14 @@ enum status store_open(const char *url, struct store **out, struct error *err)
     if (!url || !*url)
         return error_set(err, ST_INVALID, ET_ILLEGAL_ARGUMENT, "Empty store URL");
     n = url_scheme(url);
+    if ((n == 8 && strncmp(url, "postgres", 8) == 0) ||
+        (n == 10 && strncmp(url, "postgresql", 10) == 0))
+        return store_postgres_open(url, out, err);
     if (n) {
         if (n != 6 || strncmp(url, "sqlite", 6) != 0)
             return error_set(err, ST_INVALID, ET_ILLEGAL_ARGUMENT,
-                             "Unsupported store URL scheme '%.*s' (this build supports sqlite)",
+                             "Unsupported store URL scheme '%.*s' (this build supports sqlite, "
+                             "postgres and postgresql)",
                              (int)n, url);
         path = url + 7;
         /* "sqlite://PATH": PATH follows the two slashes, so "sqlite:///abs" is "/abs". */
@@ -81,6 +85,32 @@ void store_disconnect(struct store_conn *c)
 enum status store_ping(struct store_conn *c, struct error *err)
 {
     return c->st->ops->ping(c, err);
+}
+
+enum status store_set_deadline(struct store_conn *c, int64_t timeout_ms, struct error *err)
+{
+    if (timeout_ms < 0)
+        return error_set(err, ST_INVALID, ET_ILLEGAL_ARGUMENT, "A deadline cannot be negative");
+    return c->st->ops->set_deadline(c, timeout_ms, err);
+}
+
+enum status store_try_lease(struct store_conn *c, int64_t key, bool *held, struct error *err)
+{
+    *held = false;
+    return c->st->ops->try_lease(c, key, held, err);
+}
+
+enum status store_listen(struct store_conn *c, struct error *err)
+{
+    return c->st->ops->listen(c, err);
+}
+
+enum status store_poll_changes(struct store_conn *c, int timeout_ms, char ***payloads, size_t *n,
+                               struct error *err)
+{
+    *payloads = NULL;
+    *n = 0;
+    return c->st->ops->poll_changes(c, timeout_ms < 0 ? 0 : timeout_ms, payloads, n, err);
 }
 
 enum status store_warehouse_ensure(struct store_conn *c, const char *name, const char *location,

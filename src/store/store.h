@@ -1,19 +1,25 @@
 /*
  * store.h - catalog metadata persistence behind one interface.
  *
- * A struct store is one backend instance shared by every thread (SQLite now,
- * PostgreSQL later). Each thread opens its own struct store_conn and never
+ * A struct store is one backend instance shared by every thread (SQLite or
+ * PostgreSQL). Each thread opens its own struct store_conn and never
  * shares it. All names are plain bytes: a namespace is stored as its levels
  * joined by the unit separator 0x1F ("a\x1fb"), which no level may contain.
  *
- * Every write is one store transaction (SQLite: BEGIN IMMEDIATE), so a failed
- * call leaves nothing half-written. Statuses:
+ * Every write is one store transaction (SQLite: BEGIN IMMEDIATE; PostgreSQL:
+ * READ COMMITTED with row locks), so a failed call leaves nothing
+ * half-written. Statuses:
  *   ST_NOT_FOUND  - err->type says what is missing: ET_NO_SUCH_NAMESPACE,
  *                   ET_NO_SUCH_TABLE (a tabular object, table or view) or
  *                   ET_NO_SUCH_WAREHOUSE;
  *   ST_EXISTS     - the name is taken (see *existing_kind where offered);
  *   ST_CONFLICT   - a compare-and-swap lost or a namespace is not empty;
- *   ST_UNAVAILABLE- the database is busy or unreachable (retry later);
+ *   ST_INVALID    - a malformed argument, or a value the database cannot
+ *                   store (PostgreSQL: text that is not UTF-8, a name too
+ *                   long for an index);
+ *   ST_UNAVAILABLE- the database is busy or unreachable, or a statement ran
+ *                   past the deadline (retry later); the outcome of a write
+ *                   whose connection broke while committing is unknown;
  *   ST_INTERNAL   - anything else.
  * The store sets err->status/type; callers rewrite messages for users.
  */
@@ -72,8 +78,11 @@ struct store_page {
 /*
  * store_open opens the backend named by url and applies pending migrations.
  * url forms: "sqlite:PATH", "sqlite://PATH" or a bare path ending in ".db"
- * or ".sqlite". ST_INVALID for an unknown scheme, ST_UNAVAILABLE when the
- * database cannot be opened.
+ * or ".sqlite"; "postgres://..." or "postgresql://..." (a libpq connection
+ * URI: user, password, host, port, database and libpq parameters such as
+ * ?sslmode=require or ?options=-csearch_path%3Dserac). ST_INVALID for an
+ * unknown scheme or a malformed URL, ST_UNAVAILABLE when the database cannot
+ * be opened or reached.
  */
 enum status store_open(const char *url, struct store **out, struct error *err);
 /* store_close frees the backend; every connection must be closed first. */
@@ -85,6 +94,53 @@ enum status store_connect(struct store *st, struct store_conn **out, struct erro
 void store_disconnect(struct store_conn *c);
 /* store_ping checks the database answers (for /health/ready). */
 enum status store_ping(struct store_conn *c, struct error *err);
+/*
+ * store_set_deadline bounds every statement c runs from now on to timeout_ms
+ * milliseconds (0 = no bound), lock waits included; a statement that runs
+ * longer is cancelled and its call returns ST_UNAVAILABLE ("database
+ * statement timed out") with nothing written. The setting is applied lazily,
+ * before c's next call, and only when it changed. PostgreSQL:
+ * statement_timeout; SQLite: a no-op (ST_OK; its busy timeout applies).
+ */
+enum status store_set_deadline(struct store_conn *c, int64_t timeout_ms, struct error *err);
+
+/* --- coordination between nodes (PostgreSQL; trivial on SQLite) --- */
+
+/*
+ * store_try_lease tries to take the lease key for the whole life of c's
+ * database session (a session-level advisory lock on PostgreSQL): *held
+ * says whether c holds it now. Calling again while c holds it keeps it and
+ * says held again; the lease ends when c is disconnected or its session dies
+ * (a reconnected c must take it again, and this call does so). Keys share one
+ * 64-bit space with the per-object locks of multi-item commits, which are
+ * 64-bit hashes, so a fixed small key is safe. SQLite (one node) always holds
+ * every lease. ST_UNAVAILABLE while the database is unreachable.
+ */
+enum status store_try_lease(struct store_conn *c, int64_t key, bool *held, struct error *err);
+/*
+ * store_listen subscribes c to the change hints that every committed
+ * mutation publishes (PostgreSQL LISTEN serac_changes); a reconnected c
+ * subscribes again by itself, but hints sent while it was disconnected are
+ * lost, so a listener treats ST_UNAVAILABLE as "anything may have changed".
+ * ST_UNSUPPORTED on SQLite.
+ *
+ * A hint is "<kind>:<warehouse id>:<namespace, hex>:<name, hex>" with kind
+ * one of "namespace" (name empty), "table", "view" or "warehouse" (namespace
+ * and name empty); names are hex-encoded bytes, lowercase. A hint whose
+ * names would not fit in a notification has them empty: anything in that
+ * warehouse may have changed. A rename publishes the old and the new name.
+ */
+enum status store_listen(struct store_conn *c, struct error *err);
+/*
+ * store_poll_changes waits up to timeout_ms (0 = do not wait) for hints on a
+ * connection that called store_listen (it calls it if not) and returns the
+ * ones that arrived, oldest first: *payloads (owned array of owned strings,
+ * NULL when *n is 0). Hints that arrived while c ran other calls are returned
+ * too. ST_UNSUPPORTED on SQLite, ST_UNAVAILABLE when the database is
+ * unreachable.
+ */
+enum status store_poll_changes(struct store_conn *c, int timeout_ms, char ***payloads, size_t *n,
+                               struct error *err);
 
 /* --- warehouses --- */
 
