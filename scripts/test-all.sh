@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # Runs serac's test suites and prints a summary line per suite plus a total.
-# Usage: scripts/test-all.sh [unit|asan|fuzz|api|pyiceberg|rck|spark|duckdb|deploy ...] (default: all)
+# Usage: scripts/test-all.sh [SUITE ...] (default: all), SUITE one of
+#   format unit asan fuzz api pyiceberg rck spark duckdb api-pg pyiceberg-pg rck-pg multinode deploy
+# The -pg suites are the same runs on PostgreSQL (SERAC_TEST_STORE=postgres); unit and asan start
+# a throwaway PostgreSQL (scripts/pg-test-server.sh) so the PostgreSQL store's unit tests run.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 JOBS=${JOBS:-2}
 SUITES=("$@")
-[ ${#SUITES[@]} -eq 0 ] && SUITES=(format unit asan fuzz api pyiceberg rck spark duckdb deploy)
+[ ${#SUITES[@]} -eq 0 ] && SUITES=(format unit asan fuzz api pyiceberg rck spark duckdb
+                                   api-pg pyiceberg-pg rck-pg multinode deploy)
 RESULTS=()
 TOTAL_PASS=0
 TOTAL_FAIL=0
@@ -14,7 +18,7 @@ mkdir -p "$ROOT/build-logs"
 
 note() { printf '\n=== %s ===\n' "$*"; }
 record() { # suite passed failed
-  RESULTS+=("$(printf '%-10s %5d passed, %d failed' "$1" "$2" "$3")")
+  RESULTS+=("$(printf '%-12s %5d passed, %d failed' "$1" "$2" "$3")")
   TOTAL_PASS=$((TOTAL_PASS + $2)); TOTAL_FAIL=$((TOTAL_FAIL + $3))
 }
 
@@ -24,9 +28,23 @@ build_tree() { # dir extra-cmake-args...
     cmake --build "$dir" -j "$JOBS" 2>&1 | grep -E 'error|warning|Error' ; return "${PIPESTATUS[0]}"
 }
 
-ctest_suite() { # name dir
+PG_DIR=""
+pg_stop() {
+  [ -n "$PG_DIR" ] && { sh scripts/pg-test-server.sh stop "$PG_DIR" || echo "could not stop PostgreSQL in $PG_DIR"; }
+  PG_DIR=""; unset SERAC_TEST_PG_URL
+}
+trap pg_stop EXIT
+pg_start() { # exports SERAC_TEST_PG_URL for a fresh throwaway PostgreSQL
+  local out; out=$(python3 tests/lib/pg_server.py start) || return 1
+  export SERAC_TEST_PG_URL; SERAC_TEST_PG_URL=$(echo "$out" | sed -n 1p); PG_DIR=$(echo "$out" | sed -n 2p)
+  echo "PostgreSQL for the store tests: $SERAC_TEST_PG_URL"
+}
+
+ctest_suite() { # name dir (runs with a throwaway PostgreSQL, so the PostgreSQL store tests run too)
   local name=$1 dir=$2 out
+  pg_start || { echo "could not start PostgreSQL (scripts/pg-test-server.sh)"; record "$name" 0 1; return; }
   out=$(cd "$dir" && ctest --output-on-failure 2>&1); local rc=$?
+  pg_stop
   echo "$out" | tail -n 40
   local line; line=$(echo "$out" | grep -E 'tests passed, [0-9]+ tests failed out of' | tail -1)
   local total failed
@@ -86,22 +104,32 @@ for suite in "${SUITES[@]}"; do
       else record fuzz 0 1; fi ;;
     deploy)
       note "deployment manifests and Dockerfile (pytest)"; pytest_suite deploy tests/deploy ;;
-    api|pyiceberg|rck|spark|duckdb)
+    api|pyiceberg|rck|spark|duckdb|api-pg|pyiceberg-pg|rck-pg|multinode)
       [ -x build/serac ] || build_tree build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
       case $suite in
         api) note "API tests (pytest)"; pytest_suite api tests/api ;;
         pyiceberg) note "PyIceberg scenario (pytest)"; pytest_suite pyiceberg tests/pyiceberg ;;
+        api-pg) note "API tests on PostgreSQL (pytest)"; SERAC_TEST_STORE=postgres pytest_suite api-pg tests/api ;;
+        pyiceberg-pg)
+          note "PyIceberg scenario on PostgreSQL (pytest)"
+          SERAC_TEST_STORE=postgres pytest_suite pyiceberg-pg tests/pyiceberg ;;
+        multinode) note "three nodes on one PostgreSQL: torture test (pytest)"; pytest_suite multinode tests/multinode ;;
         duckdb) note "DuckDB iceberg extension (pytest)"; pytest_suite duckdb tests/duckdb ;;
-        rck)
-          note "Iceberg REST Compatibility Kit (Maven Surefire)"
-          out=$(scripts/run-rck.sh 2>&1); rc=$?
+        rck|rck-pg)
+          if [ "$suite" = rck-pg ]; then
+            note "Iceberg REST Compatibility Kit on PostgreSQL (Maven Surefire)"
+            out=$(SERAC_TEST_STORE=postgres scripts/run-rck.sh 2>&1); rc=$?
+          else
+            note "Iceberg REST Compatibility Kit (Maven Surefire)"
+            out=$(scripts/run-rck.sh 2>&1); rc=$?
+          fi
           echo "$out" | grep -vE '^\[INFO\] Download|^Download' | tail -n 60
           line=$(echo "$out" | grep -E 'Tests run: [0-9]+, Failures: [0-9]+, Errors: [0-9]+' | tail -1)
           t=$(echo "$line" | sed -E 's/.*Tests run: ([0-9]+).*/\1/'); fl=$(echo "$line" | sed -E 's/.*Failures: ([0-9]+).*/\1/')
           er=$(echo "$line" | sed -E 's/.*Errors: ([0-9]+).*/\1/'); sk=$(echo "$line" | sed -E 's/.*Skipped: ([0-9]+).*/\1/')
-          if [ -z "$line" ]; then record rck 0 1; else
+          if [ -z "$line" ]; then record "$suite" 0 1; else
             bad=$((fl + er)); [ $rc -ne 0 ] && [ $bad -eq 0 ] && bad=1
-            record rck $((t - fl - er - sk)) "$bad"; fi ;;
+            record "$suite" $((t - fl - er - sk)) "$bad"; fi ;;
         spark)
           note "Spark + Iceberg runtime (Maven Surefire)"
           out=$(scripts/run-spark.sh 2>&1); rc=$?
