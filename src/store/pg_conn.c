@@ -84,11 +84,16 @@ static bool state_is(const char *state, const char *code)
     return strcmp(state, code) == 0;
 }
 
-/* connection_gone says whether state (may be NULL) means the session is over. */
+/*
+ * connection_gone says whether state (may be NULL) means the session is over
+ * or useless: connection failures, shutdowns, and a server that turned
+ * read-only (25006: a failover demoted it; a new connection finds the
+ * primary).
+ */
 static bool connection_gone(const char *state)
 {
     return !state || strncmp(state, "08", 2) == 0 || state_is(state, "57P01") ||
-           state_is(state, "57P02") || state_is(state, "57P03");
+           state_is(state, "57P02") || state_is(state, "57P03") || state_is(state, "25006");
 }
 
 /*
@@ -506,8 +511,9 @@ static enum status finish(struct pg_conn *c, enum status rc, struct error *err)
             return ST_OK;
         }
         if (c->broken)
-            /* The COMMIT may or may not have reached the server. */
-            return error_set(err, ST_UNAVAILABLE, ET_COMMIT_STATE_UNKNOWN,
+            /* The COMMIT may or may not have taken effect. Still a 503 to clients, like every
+               outage: Iceberg clients treat a 5xx answer to a commit as "state unknown". */
+            return error_set(err, ST_UNAVAILABLE, ET_SERVICE_UNAVAILABLE,
                              "database unavailable while committing, the outcome is unknown: %s",
                              c->why);
     }

@@ -27,6 +27,7 @@ enum pg_stmt {
     P_NS_GET,
     P_NS_SHARE,
     P_NS_FOR_UPDATE,
+    P_NS_FOR_PROPS,
     P_NS_INSERT,
     P_NS_LIST,
     P_NS_CONTENTS,

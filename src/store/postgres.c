@@ -10,11 +10,12 @@
  *     exists (rows imply it does: namespaces with children or objects cannot
  *     be dropped).
  *   - Writes run in READ COMMITTED transactions. A namespace's row is the
- *     lock that orders everything inside it: dropping it or changing its
- *     properties takes it FOR UPDATE; creating a child namespace or moving an
- *     object into it takes it FOR KEY SHARE (object inserts get the same lock
- *     from their foreign key). A drop therefore never misses a child that a
- *     concurrent transaction is adding.
+ *     lock that orders everything inside it: dropping it takes it FOR UPDATE;
+ *     creating a child namespace or moving an object into it takes it FOR KEY
+ *     SHARE (object inserts get the same lock from their foreign key). A drop
+ *     therefore never misses a child that a concurrent transaction is adding.
+ *     Property updates take it FOR NO KEY UPDATE: they queue behind each other
+ *     (no lost update) but not behind object creates.
  *   - A pointer move is a compare-and-swap UPDATE ... WHERE
  *     metadata_location = $old that must change exactly one row; creates are
  *     INSERT ... ON CONFLICT DO NOTHING, so a taken name is found without
@@ -47,6 +48,9 @@ const char *const pgstore_sql[P__COUNT] = {
                    "FOR KEY SHARE",
     [P_NS_FOR_UPDATE] = "SELECT properties FROM namespaces WHERE warehouse_id = $1 AND name = $2 "
                         "FOR UPDATE",
+    /* Changing properties leaves the key alone: objects may still be added meanwhile. */
+    [P_NS_FOR_PROPS] = "SELECT properties FROM namespaces WHERE warehouse_id = $1 AND name = $2 "
+                       "FOR NO KEY UPDATE",
     [P_NS_INSERT] = "INSERT INTO namespaces (warehouse_id, name, parent, properties, created_ms) "
                     "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (warehouse_id, name) DO NOTHING",
     [P_NS_LIST] = "SELECT name FROM namespaces WHERE warehouse_id = $1 AND parent = $2 "
@@ -615,7 +619,7 @@ static enum status ns_update_body(struct pg_conn *c, void *arg, struct error *er
     char *merged = NULL;
     enum status rc;
 
-    if ((rc = ns_read_props(c, P_NS_FOR_UPDATE, a, err)) ||
+    if ((rc = ns_read_props(c, P_NS_FOR_PROPS, a, err)) ||
         (rc = props_merge(*a->old_props, a->updates, a->removals, &merged, err)))
         goto out;
     pgstore_param_int(&p, a->wh);
