@@ -365,14 +365,18 @@ static bool conn_wait(PGconn *pg, bool reset, int64_t deadline_ns, char *why, si
 
 /*
  * conn_open connects to url within ms milliseconds. Defaults come first, so
- * the URL's own parameters override them.
+ * the URL's own parameters override them. TCP keepalives and a user timeout
+ * notice a server that vanished without closing the connection (a network
+ * partition) within about 20 s, instead of the kernel's two hours.
  */
 static enum status conn_open(const char *url, int64_t ms, PGconn **out, struct error *err)
 {
-    static const char *const keys[] = {"application_name", "client_encoding", "connect_timeout",
-                                       "keepalives",       "keepalives_idle", "keepalives_interval",
-                                       "keepalives_count", "dbname",          NULL};
-    const char *values[] = {"serac", "UTF8", "10", "1", "30", "10", "3", url, NULL};
+    static const char *const keys[] = {"application_name", "client_encoding",
+                                       "connect_timeout",  "keepalives",
+                                       "keepalives_idle",  "keepalives_interval",
+                                       "keepalives_count", "tcp_user_timeout",
+                                       "dbname",           NULL};
+    const char *values[] = {"serac", "UTF8", "10", "1", "10", "5", "2", "20000", url, NULL};
     PGconn *pg = PQconnectStartParams(keys, values, 1);
     char why[256];
 
