@@ -72,7 +72,10 @@ void http_response_json(struct http_response *res, int status, json_t *body);
 /* http_response_error sets an IcebergErrorResponse for err with err's HTTP code. */
 void http_response_error(struct http_response *res, const struct error *err);
 
-/* http_response_header adds a response header (both strings copied); ignored when full. */
+/*
+ * http_response_header sets a response header (both strings copied): a name
+ * set already is replaced (case-insensitive); ignored when the table is full.
+ */
 void http_response_header(struct http_response *res, const char *name, const char *value);
 
 /* A route handler. It must always set res->status. */

@@ -63,6 +63,14 @@ void http_response_error(struct http_response *res, const struct error *err)
 
 void http_response_header(struct http_response *res, const char *name, const char *value)
 {
+    /* A header set twice (two layers both asking for Retry-After) is sent once, last wins. */
+    for (size_t i = 0; i < res->nheaders; i++) {
+        if (strcasecmp(res->headers[i].name, name) == 0) {
+            free(res->headers[i].value);
+            res->headers[i].value = xstrdup(value);
+            return;
+        }
+    }
     if (res->nheaders >= HTTP_MAX_RESPONSE_HEADERS)
         return;
     res->headers[res->nheaders].name = xstrdup(name);
