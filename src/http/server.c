@@ -587,7 +587,8 @@ static enum MHD_Result send_response(struct http_ctx *c)
     add_header(resp, "X-Request-ID", c->request_id);
     if (c->allow)
         add_header(resp, MHD_HTTP_HEADER_ALLOW, c->allow);
-    if (res->status == 503)
+    /* Every 503 says when to come back, once: a handler may have said it already. */
+    if (res->status == 503 && !MHD_get_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER))
         add_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, "1");
     add_cors_headers(c, resp);
     if (atomic_load(&c->srv->draining))

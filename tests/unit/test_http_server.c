@@ -112,14 +112,21 @@ static void h_nostatus(struct http_request *req, struct http_response *res)
     (void)res;
 }
 
+static void h_busy(struct http_request *req, struct http_response *res)
+{
+    struct error err;
+
+    (void)req;
+    error_set(&err, ST_UNAVAILABLE, ET_SERVICE_UNAVAILABLE, "busy");
+    http_response_error(res, &err);
+    http_response_header(res, "Retry-After", "3");
+}
+
 static const struct http_route routes[] = {
-    {"GET", "/hello", h_hello},
-    {"POST", "/echo", h_echo},
-    {"GET", "/info/{name}", h_info},
-    {"GET", "/sleep", h_sleep},
-    {"DELETE", "/thing/{id}", h_delete},
-    {"GET", "/nostatus", h_nostatus},
-    {NULL, NULL, NULL},
+    {"GET", "/busy", h_busy},         {"GET", "/hello", h_hello},
+    {"POST", "/echo", h_echo},        {"GET", "/info/{name}", h_info},
+    {"GET", "/sleep", h_sleep},       {"DELETE", "/thing/{id}", h_delete},
+    {"GET", "/nostatus", h_nostatus}, {NULL, NULL, NULL},
 };
 
 static struct http_options base_options(void)
@@ -344,6 +351,22 @@ static int teardown_shared(void **state)
     (void)state;
     http_server_stop(shared);
     return 0;
+}
+
+static void test_retry_after_once(void **state)
+{
+    struct resp r;
+    char v[128];
+    const char *first;
+
+    (void)state;
+    request(port, "GET /busy HTTP/1.1\r\nHost: x\r\n\r\n", &r);
+    assert_int_equal(r.status, 503);
+    assert_true(header_value(&r, "Retry-After", v, sizeof(v)));
+    assert_string_equal(v, "3"); /* the handler's value wins over the server's default */
+    first = strstr(r.head, "Retry-After:");
+    assert_non_null(first);
+    assert_null(strstr(first + 1, "Retry-After:"));
 }
 
 static void test_get_json(void **state)
@@ -933,6 +956,7 @@ int main(void)
 {
     const struct CMUnitTest live[] = {
         cmocka_unit_test(test_get_json),
+        cmocka_unit_test(test_retry_after_once),
         cmocka_unit_test(test_keep_alive),
         cmocka_unit_test(test_body_echo),
         cmocka_unit_test(test_body_too_large),
