@@ -25,6 +25,7 @@
  *   - Each committed write publishes change hints (pgstore_note).
  */
 #include "store/pg_internal.h"
+#include "store/common.h"
 
 #include <jansson.h>
 #include <stdint.h>
@@ -104,54 +105,6 @@ const char *const pgstore_sql[P__COUNT] = {
                 "THEN true ELSE pg_try_advisory_lock($1::bigint) END",
 };
 
-/* --- messages --- */
-
-/* ns_display returns ns with its 0x1F separators shown as dots, for messages. */
-static char *ns_display(const char *ns)
-{
-    char *d = xstrdup(ns), *p;
-
-    for (p = d; *p; p++)
-        if (*p == STORE_NS_SEP)
-            *p = '.';
-    return d;
-}
-
-static enum status no_namespace(const char *ns, struct error *err)
-{
-    char *d = ns_display(ns);
-
-    error_set(err, ST_NOT_FOUND, ET_NO_SUCH_NAMESPACE, "Namespace does not exist: %s", d);
-    free(d);
-    return ST_NOT_FOUND;
-}
-
-static enum status no_object(const char *ns, const char *name, struct error *err)
-{
-    char *d = ns_display(ns);
-
-    error_set(err, ST_NOT_FOUND, ET_NO_SUCH_TABLE, "Table does not exist: %s.%s", d, name);
-    free(d);
-    return ST_NOT_FOUND;
-}
-
-static enum status name_taken(const char *ns, const char *name, enum store_kind kind,
-                              struct error *err)
-{
-    char *d = ns_display(ns);
-
-    error_set(err, ST_EXISTS, ET_ALREADY_EXISTS, "%s already exists: %s.%s",
-              kind == STORE_VIEW ? "View" : "Table", d, name);
-    free(d);
-    return ST_EXISTS;
-}
-
-static enum status no_warehouse(int64_t wh, struct error *err)
-{
-    return error_set(err, ST_NOT_FOUND, ET_NO_SUCH_WAREHOUSE, "Warehouse %lld does not exist",
-                     (long long)wh);
-}
-
 /* --- small query helpers --- */
 
 /* query_rows runs id and says through *found whether it returned a row. */
@@ -179,7 +132,7 @@ static enum status ns_check(struct pg_conn *c, enum pg_stmt id, int64_t wh, cons
     pgstore_param_text(&p, ns);
     if ((rc = query_found(c, id, &p, &found, err)))
         return rc;
-    return found ? ST_OK : no_namespace(ns, err);
+    return found ? ST_OK : storecommon_no_namespace(ns, err);
 }
 
 /* obj_kind reads the id and kind of ns.name; ST_NOT_FOUND (err untouched) when absent. */
@@ -206,27 +159,17 @@ static enum status obj_kind(struct pg_conn *c, enum pg_stmt id, int64_t wh, cons
     return rc;
 }
 
-/* page_limit is the LIMIT that fetches limit rows plus one to detect a next page. */
-static int64_t page_limit(size_t limit)
-{
-    return limit >= (size_t)INT64_MAX ? INT64_MAX : (int64_t)limit + 1;
-}
-
 /*
  * page_fill moves up to limit names from res (asked for limit + 1 rows) into
- * out; a row beyond limit means there is a next page, whose token is the
- * last name returned.
+ * out; a row beyond limit means there is a next page.
  */
 static void page_fill(PGresult *res, size_t limit, struct store_page *out)
 {
-    size_t rows = (size_t)PQntuples(res), i;
+    int rows = PQntuples(res), i;
 
-    out->n = rows > limit ? limit : rows;
-    out->names = out->n ? xcalloc(out->n, sizeof(*out->names)) : NULL;
-    for (i = 0; i < out->n; i++)
-        out->names[i] = pgstore_dup(res, (int)i, 0, false);
-    if (rows > limit)
-        out->next_token = xstrdup(out->names[out->n - 1]);
+    for (i = 0; i < rows; i++)
+        if (!storecommon_page_add(out, limit, pgstore_dup(res, i, 0, false)))
+            break;
 }
 
 static void page_undo(void *arg);
@@ -310,101 +253,11 @@ static enum status pg_warehouse_get(struct store_conn *base, const char *name,
     enum status rc = pgstore_run((struct pg_conn *)base, PG_READ, wh_read, &a, wh_undo, err);
 
     if (rc == ST_NOT_FOUND)
-        error_set(err, ST_NOT_FOUND, ET_NO_SUCH_WAREHOUSE, "Warehouse does not exist: %s", name);
+        storecommon_no_warehouse_named(name, err);
     return rc;
 }
 
 /* --- namespace properties --- */
-
-/* props_normalize checks text is a JSON object and returns its compact form (owned). */
-static enum status props_normalize(const char *text, char **out, struct error *err)
-{
-    json_t *v = json_loads(text ? text : "{}", JSON_REJECT_DUPLICATES, NULL);
-
-    *out = NULL;
-    if (!json_is_object(v)) {
-        json_decref(v);
-        return error_set(err, ST_INVALID, ET_BAD_REQUEST,
-                         "Namespace properties must be a JSON object");
-    }
-    *out = json_dumps(v, JSON_COMPACT);
-    json_decref(v);
-    if (!*out)
-        abort();
-    return ST_OK;
-}
-
-/* props_remove deletes from props the keys listed in removals (a JSON array of strings). */
-static enum status props_remove(json_t *props, const char *removals, struct error *err)
-{
-    json_t *rem = json_loads(removals, 0, NULL), *v;
-    enum status rc = ST_OK;
-    size_t i;
-
-    if (!json_is_array(rem)) {
-        rc = error_set(err, ST_INVALID, ET_BAD_REQUEST, "Removals must be a JSON array");
-    } else {
-        json_array_foreach(rem, i, v)
-        {
-            if (!json_is_string(v)) {
-                rc = error_set(err, ST_INVALID, ET_BAD_REQUEST, "Removals must be strings");
-                break;
-            }
-            json_object_del(props, json_string_value(v));
-        }
-    }
-    json_decref(rem);
-    return rc;
-}
-
-/* props_set sets in props the entries of updates (a JSON object of strings). */
-static enum status props_set(json_t *props, const char *updates, struct error *err)
-{
-    json_t *upd = json_loads(updates, JSON_REJECT_DUPLICATES, NULL), *v;
-    enum status rc = ST_OK;
-    const char *key;
-
-    if (!json_is_object(upd)) {
-        rc = error_set(err, ST_INVALID, ET_BAD_REQUEST, "Updates must be a JSON object");
-    } else {
-        json_object_foreach(upd, key, v)
-        {
-            if (!json_is_string(v)) {
-                rc = error_set(err, ST_INVALID, ET_BAD_REQUEST, "Update of '%s' is not a string",
-                               key);
-                break;
-            }
-        }
-        if (rc == ST_OK)
-            json_object_update(props, upd);
-    }
-    json_decref(upd);
-    return rc;
-}
-
-/*
- * props_merge returns (in *out, owned) cur with the keys of removals deleted
- * and the entries of updates set; either may be NULL. Malformed arguments are
- * ST_INVALID.
- */
-static enum status props_merge(const char *cur, const char *updates, const char *removals,
-                               char **out, struct error *err)
-{
-    json_t *props = json_loads(cur, 0, NULL);
-    enum status rc = ST_OK;
-
-    *out = NULL;
-    if (!json_is_object(props))
-        rc = error_set(err, ST_INTERNAL, ET_INTERNAL, "Stored namespace properties are corrupt");
-    if (rc == ST_OK && removals)
-        rc = props_remove(props, removals, err);
-    if (rc == ST_OK && updates)
-        rc = props_set(props, updates, err);
-    if (rc == ST_OK && !(*out = json_dumps(props, JSON_COMPACT)))
-        abort();
-    json_decref(props);
-    return rc;
-}
 
 /* --- namespaces --- */
 
@@ -435,7 +288,7 @@ static enum status ns_create_body(struct pg_conn *c, void *arg, struct error *er
     if ((rc = query_found(c, P_WH_EXISTS, &p, &found, err)))
         return rc;
     if (!found)
-        return no_warehouse(a->wh, err);
+        return storecommon_no_warehouse(a->wh, err);
     if (*a->parent && (rc = ns_check(c, P_NS_SHARE, a->wh, a->parent, err)))
         return rc;
     pgstore_param_text(&p, a->ns);
@@ -444,28 +297,15 @@ static enum status ns_create_body(struct pg_conn *c, void *arg, struct error *er
     pgstore_param_int(&p, clock_now_ms());
     rc = pgstore_exec(c, P_NS_INSERT, &p, &res, err);
     if (rc == ST_NOT_FOUND) /* the warehouse went away meanwhile */
-        return no_warehouse(a->wh, err);
+        return storecommon_no_warehouse(a->wh, err);
     if (rc)
         return rc;
     n = pgstore_changed(res);
     PQclear(res);
-    if (n == 0) {
-        char *d = ns_display(a->ns);
-
-        error_set(err, ST_EXISTS, ET_ALREADY_EXISTS, "Namespace already exists: %s", d);
-        free(d);
-        return ST_EXISTS;
-    }
+    if (n == 0)
+        return storecommon_ns_taken(a->ns, err);
     pgstore_note(c, "namespace", a->wh, a->ns, NULL);
     return ST_OK;
-}
-
-/* ns_parent returns the namespace one level above ns ("" at the top), owned. */
-static char *ns_parent(const char *ns)
-{
-    const char *sep = strrchr(ns, STORE_NS_SEP);
-
-    return sep ? xstrndup(ns, (size_t)(sep - ns)) : xstrdup("");
 }
 
 static enum status pg_ns_create(struct store_conn *base, int64_t wh, const char *ns,
@@ -475,9 +315,9 @@ static enum status pg_ns_create(struct store_conn *base, int64_t wh, const char 
     char *props = NULL, *parent;
     enum status rc;
 
-    if ((rc = props_normalize(properties, &props, err)))
+    if ((rc = storecommon_props_normalize(properties, &props, err)))
         return rc;
-    parent = ns_parent(ns);
+    parent = storecommon_ns_parent(ns);
     a.parent = parent;
     a.props = props;
     rc = pgstore_run((struct pg_conn *)base, PG_MUTATION, ns_create_body, &a, NULL, err);
@@ -507,7 +347,7 @@ static enum status ns_read_props(struct pg_conn *c, enum pg_stmt id, struct ns_a
     if ((rc = pgstore_exec(c, id, &p, &res, err)))
         return rc;
     if (PQntuples(res) == 0)
-        rc = no_namespace(a->ns, err);
+        rc = storecommon_no_namespace(a->ns, err);
     else
         *a->old_props = pgstore_dup(res, 0, 0, false);
     PQclear(res);
@@ -537,7 +377,7 @@ static enum status ns_list_body(struct pg_conn *c, void *arg, struct error *err)
     pgstore_param_int(&p, a->wh);
     pgstore_param_text(&p, a->parent);
     pgstore_param_text(&p, a->after);
-    pgstore_param_int(&p, page_limit(a->limit));
+    pgstore_param_int(&p, storecommon_page_limit(a->limit));
     if ((rc = pgstore_exec(c, P_NS_LIST, &p, &res, err)))
         return rc;
     page_fill(res, a->limit, a->out);
@@ -584,15 +424,8 @@ static enum status ns_drop_body(struct pg_conn *c, void *arg, struct error *err)
     for (i = 0; i < 3; i++)
         a->counts[i] = pgstore_int(res, 0, i);
     PQclear(res);
-    if (a->counts[0] || a->counts[1] || a->counts[2]) {
-        char *d = ns_display(a->ns);
-
-        error_set(err, ST_CONFLICT, ET_NAMESPACE_NOT_EMPTY,
-                  "Namespace %s is not empty: %lld tables, %lld views, %lld namespaces", d,
-                  (long long)a->counts[0], (long long)a->counts[1], (long long)a->counts[2]);
-        free(d);
-        return ST_CONFLICT;
-    }
+    if (a->counts[0] || a->counts[1] || a->counts[2])
+        return storecommon_ns_not_empty(a->ns, a->counts[0], a->counts[1], a->counts[2], err);
     if ((rc = pgstore_exec_done(c, P_NS_DELETE, &p, err)))
         return rc;
     pgstore_note(c, "namespace", a->wh, a->ns, NULL);
@@ -620,7 +453,7 @@ static enum status ns_update_body(struct pg_conn *c, void *arg, struct error *er
     enum status rc;
 
     if ((rc = ns_read_props(c, P_NS_FOR_PROPS, a, err)) ||
-        (rc = props_merge(*a->old_props, a->updates, a->removals, &merged, err)))
+        (rc = storecommon_props_merge(*a->old_props, a->updates, a->removals, &merged, err)))
         goto out;
     pgstore_param_int(&p, a->wh);
     pgstore_param_text(&p, a->ns);
@@ -669,7 +502,7 @@ static enum status obj_get_body(struct pg_conn *c, void *arg, struct error *err)
     if ((rc = pgstore_exec(c, P_OBJ_GET, &p, &res, err)))
         return rc;
     if (PQntuples(res) == 0) {
-        rc = no_object(a->ns, a->name, err);
+        rc = storecommon_no_object(a->ns, a->name, err);
     } else {
         a->out->id = pgstore_int(res, 0, 0);
         a->out->kind = (enum store_kind)pgstore_int(res, 0, 1);
@@ -707,7 +540,7 @@ static enum status obj_list_body(struct pg_conn *c, void *arg, struct error *err
     pgstore_param_text(&p, a->ns);
     pgstore_param_int(&p, a->kind);
     pgstore_param_text(&p, a->after);
-    pgstore_param_int(&p, page_limit(a->limit));
+    pgstore_param_int(&p, storecommon_page_limit(a->limit));
     if ((rc = pgstore_exec(c, P_OBJ_LIST, &p, &res, err)))
         return rc;
     page_fill(res, a->limit, a->page);
@@ -799,7 +632,7 @@ static enum status obj_create(struct pg_conn *c, const struct store_cas *it, int
     pgstore_param_int(&p, now);
     rc = pgstore_exec(c, P_OBJ_INSERT, &p, &res, err);
     if (rc == ST_NOT_FOUND) /* the foreign key: no such namespace */
-        return no_namespace(it->ns, err);
+        return storecommon_no_namespace(it->ns, err);
     if (rc)
         return rc;
     n = pgstore_changed(res);
@@ -817,7 +650,7 @@ static enum status obj_create(struct pg_conn *c, const struct store_cas *it, int
         return rc;
     if (existing)
         *existing = kind;
-    return name_taken(it->ns, it->name, kind, err);
+    return storecommon_name_taken(it->ns, it->name, kind, err);
 }
 
 /*
@@ -849,7 +682,7 @@ static enum status obj_swap(struct pg_conn *c, const struct store_cas *it, int64
         return ST_OK;
     rc = obj_kind(c, P_OBJ_KIND, it->warehouse_id, it->ns, it->name, &id, &kind, err);
     if (rc == ST_NOT_FOUND || (rc == ST_OK && kind != it->kind))
-        return no_object(it->ns, it->name, err);
+        return storecommon_no_object(it->ns, it->name, err);
     if (rc)
         return rc;
     return error_set(err, ST_CONFLICT, ET_COMMIT_FAILED,
@@ -922,7 +755,7 @@ static enum status obj_drop_body(struct pg_conn *c, void *arg, struct error *err
     if ((rc = pgstore_exec(c, P_OBJ_DELETE, &p, &res, err)))
         return rc;
     if (PQntuples(res) == 0) {
-        rc = no_object(a->ns, a->name, err);
+        rc = storecommon_no_object(a->ns, a->name, err);
     } else {
         if (a->location)
             *a->location = pgstore_dup(res, 0, 0, false);
@@ -968,7 +801,7 @@ static enum status obj_rename_body(struct pg_conn *c, void *arg, struct error *e
 
     rc = obj_kind(c, P_OBJ_KIND_FOR_UPDATE, a->wh, a->src_ns, a->src_name, &id, &kind, err);
     if (rc == ST_NOT_FOUND || (rc == ST_OK && kind != a->kind))
-        return no_object(a->src_ns, a->src_name, err);
+        return storecommon_no_object(a->src_ns, a->src_name, err);
     if (rc || (rc = ns_check(c, P_NS_SHARE, a->wh, a->dst_ns, err)))
         return rc;
     /* Renaming onto itself finds its own name taken: ST_EXISTS, as for any taken name. */
@@ -976,7 +809,7 @@ static enum status obj_rename_body(struct pg_conn *c, void *arg, struct error *e
     if (rc == ST_OK) {
         if (a->existing)
             *a->existing = kind;
-        return name_taken(a->dst_ns, a->dst_name, kind, err);
+        return storecommon_name_taken(a->dst_ns, a->dst_name, kind, err);
     }
     if (rc != ST_NOT_FOUND)
         return rc;
@@ -988,7 +821,7 @@ static enum status obj_rename_body(struct pg_conn *c, void *arg, struct error *e
     if (rc == ST_EXISTS) /* created meanwhile: the next attempt reports its kind */
         c->retry_tx = true;
     if (rc == ST_NOT_FOUND) /* the foreign key */
-        return no_namespace(a->dst_ns, err);
+        return storecommon_no_namespace(a->dst_ns, err);
     if (rc)
         return rc;
     pgstore_note(c, pgstore_kind_name(a->kind), a->wh, a->src_ns, a->src_name);
@@ -1031,7 +864,7 @@ static enum status idem_try_insert(struct pg_conn *c, const struct store_idem *r
     idem_params(&p, rec, now);
     rc = pgstore_exec(c, P_IDEM_INSERT, &p, &res, err);
     if (rc == ST_NOT_FOUND)
-        return no_warehouse(rec->warehouse_id, err);
+        return storecommon_no_warehouse(rec->warehouse_id, err);
     if (rc)
         return rc;
     *id = PQntuples(res) == 1 ? pgstore_int(res, 0, 0) : 0;

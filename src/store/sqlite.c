@@ -15,6 +15,7 @@
  * pending record first, and tx_finish's commit consumes the arming.
  */
 #include "store/backend.h"
+#include "store/common.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -334,46 +335,6 @@ static char *col_dup(sqlite3_stmt *s, int i)
     return xstrdup(t ? (const char *)t : "");
 }
 
-/* ns_display returns ns with its 0x1F separators shown as dots, for messages. */
-static char *ns_display(const char *ns)
-{
-    char *d = xstrdup(ns), *p;
-
-    for (p = d; *p; p++)
-        if (*p == STORE_NS_SEP)
-            *p = '.';
-    return d;
-}
-
-static enum status no_namespace(const char *ns, struct error *err)
-{
-    char *d = ns_display(ns);
-
-    error_set(err, ST_NOT_FOUND, ET_NO_SUCH_NAMESPACE, "Namespace does not exist: %s", d);
-    free(d);
-    return ST_NOT_FOUND;
-}
-
-static enum status no_object(const char *ns, const char *name, struct error *err)
-{
-    char *d = ns_display(ns);
-
-    error_set(err, ST_NOT_FOUND, ET_NO_SUCH_TABLE, "Table does not exist: %s.%s", d, name);
-    free(d);
-    return ST_NOT_FOUND;
-}
-
-static enum status name_taken(const char *ns, const char *name, enum store_kind kind,
-                              struct error *err)
-{
-    char *d = ns_display(ns);
-
-    error_set(err, ST_EXISTS, ET_ALREADY_EXISTS, "%s already exists: %s.%s",
-              kind == STORE_VIEW ? "View" : "Table", d, name);
-    free(d);
-    return ST_EXISTS;
-}
-
 /* --- opening, migrations, connections --- */
 
 /* mkdir_parents creates every missing directory above the file at path (mode 0755). */
@@ -631,7 +592,7 @@ static enum status sq_warehouse_get(struct store_conn *base, const char *name,
     enum status rc = wh_read((struct sq_conn *)base, name, out, err);
 
     if (rc == ST_NOT_FOUND)
-        error_set(err, ST_NOT_FOUND, ET_NO_SUCH_WAREHOUSE, "Warehouse does not exist: %s", name);
+        storecommon_no_warehouse_named(name, err);
     return rc;
 }
 
@@ -646,8 +607,7 @@ static enum status wh_check(struct sq_conn *c, int64_t wh, struct error *err)
     rc = step_row(c, s, err);
     sqlite3_reset(s);
     if (rc == ST_NOT_FOUND)
-        error_set(err, ST_NOT_FOUND, ET_NO_SUCH_WAREHOUSE, "Warehouse %lld does not exist",
-                  (long long)wh);
+        storecommon_no_warehouse(wh, err);
     return rc;
 }
 
@@ -681,33 +641,7 @@ static enum status ns_props(struct sq_conn *c, int64_t wh, const char *ns, char 
 {
     enum status rc = ns_read(c, wh, ns, props, err);
 
-    return rc == ST_NOT_FOUND ? no_namespace(ns, err) : rc;
-}
-
-/* ns_parent returns the namespace one level above ns ("" at the top), owned. */
-static char *ns_parent(const char *ns)
-{
-    const char *sep = strrchr(ns, STORE_NS_SEP);
-
-    return sep ? xstrndup(ns, (size_t)(sep - ns)) : xstrdup("");
-}
-
-/* props_normalize checks text is a JSON object and returns its compact form (owned). */
-static enum status props_normalize(const char *text, char **out, struct error *err)
-{
-    json_t *v = json_loads(text ? text : "{}", JSON_REJECT_DUPLICATES, NULL);
-
-    *out = NULL;
-    if (!json_is_object(v)) {
-        json_decref(v);
-        return error_set(err, ST_INVALID, ET_BAD_REQUEST,
-                         "Namespace properties must be a JSON object");
-    }
-    *out = json_dumps(v, JSON_COMPACT);
-    json_decref(v);
-    if (!*out)
-        abort();
-    return ST_OK;
+    return rc == ST_NOT_FOUND ? storecommon_no_namespace(ns, err) : rc;
 }
 
 static enum status ns_insert(struct sq_conn *c, int64_t wh, const char *ns, const char *parent,
@@ -721,13 +655,8 @@ static enum status ns_insert(struct sq_conn *c, int64_t wh, const char *ns, cons
     rc = ns_read(c, wh, ns, NULL, err);
     if (rc != ST_NOT_FOUND && rc != ST_OK)
         return rc;
-    if (rc == ST_OK) {
-        char *d = ns_display(ns);
-
-        error_set(err, ST_EXISTS, ET_ALREADY_EXISTS, "Namespace already exists: %s", d);
-        free(d);
-        return ST_EXISTS;
-    }
+    if (rc == ST_OK)
+        return storecommon_ns_taken(ns, err);
     if (*parent && (rc = ns_props(c, wh, parent, NULL, err)))
         return rc;
     if ((rc = stmt(c, S_NS_INSERT, &s, err)))
@@ -747,9 +676,9 @@ static enum status sq_ns_create(struct store_conn *base, int64_t wh, const char 
     char *props = NULL, *parent = NULL;
     enum status rc;
 
-    if ((rc = props_normalize(properties, &props, err)))
+    if ((rc = storecommon_props_normalize(properties, &props, err)))
         return rc;
-    parent = ns_parent(ns);
+    parent = storecommon_ns_parent(ns);
     if ((rc = tx_begin_mutation(c, err)) == ST_OK)
         rc = tx_finish(c, ns_insert(c, wh, ns, parent, props, err), err);
     free(parent);
@@ -763,14 +692,6 @@ static enum status sq_ns_get(struct store_conn *base, int64_t wh, const char *ns
     return ns_props((struct sq_conn *)base, wh, ns, properties, err);
 }
 
-/* page_add appends an owned name to p. */
-static void page_add(struct store_page *p, char *name)
-{
-    if ((p->n & (p->n - 1)) == 0) /* grow at 0, 1, 2, 4, 8, ... */
-        p->names = xrealloc(p->names, (p->n ? p->n * 2 : 1) * sizeof(*p->names));
-    p->names[p->n++] = name;
-}
-
 /*
  * page_fill reads up to limit names from s (which was bound to ask for
  * limit + 1 rows); a row beyond limit means there is a next page, whose token
@@ -782,20 +703,12 @@ static enum status page_fill(struct sq_conn *c, sqlite3_stmt *s, size_t limit,
     enum status rc;
 
     while ((rc = step_row(c, s, err)) == ST_OK) {
-        if (out->n == limit) {
-            out->next_token = xstrdup(out->names[out->n - 1]);
+        if (!storecommon_page_add(out, limit, col_dup(s, 0))) {
             sqlite3_reset(s);
             return ST_OK;
         }
-        page_add(out, col_dup(s, 0));
     }
     return rc == ST_NOT_FOUND ? ST_OK : rc;
-}
-
-/* page_limit is the LIMIT that fetches limit rows plus one to detect a next page. */
-static int64_t page_limit(size_t limit)
-{
-    return limit >= (size_t)INT64_MAX ? INT64_MAX : (int64_t)limit + 1;
 }
 
 static enum status ns_list_tx(struct sq_conn *c, int64_t wh, const char *parent, const char *after,
@@ -811,7 +724,7 @@ static enum status ns_list_tx(struct sq_conn *c, int64_t wh, const char *parent,
     sqlite3_bind_int64(s, 1, wh);
     bind_text(s, 2, parent);
     bind_text(s, 3, after);
-    sqlite3_bind_int64(s, 4, page_limit(limit));
+    sqlite3_bind_int64(s, 4, storecommon_page_limit(limit));
     return page_fill(c, s, limit, out, err);
 }
 
@@ -861,15 +774,8 @@ static enum status ns_drop_tx(struct sq_conn *c, int64_t wh, const char *ns, int
         (rc = count_one(c, S_NS_OBJECTS, wh, ns, STORE_VIEW, views, err)) ||
         (rc = count_one(c, S_NS_CHILDREN, wh, ns, 0, children, err)))
         return rc;
-    if (*tables || *views || *children) {
-        char *d = ns_display(ns);
-
-        error_set(err, ST_CONFLICT, ET_NAMESPACE_NOT_EMPTY,
-                  "Namespace %s is not empty: %lld tables, %lld views, %lld namespaces", d,
-                  (long long)*tables, (long long)*views, (long long)*children);
-        free(d);
-        return ST_CONFLICT;
-    }
+    if (*tables || *views || *children)
+        return storecommon_ns_not_empty(ns, *tables, *views, *children, err);
     if ((rc = stmt(c, S_NS_DELETE, &s, err)))
         return rc;
     sqlite3_bind_int64(s, 1, wh);
@@ -888,65 +794,6 @@ static enum status sq_ns_drop(struct store_conn *base, int64_t wh, const char *n
     return tx_finish(c, ns_drop_tx(c, wh, ns, tables, views, children, err), err);
 }
 
-/*
- * props_merge returns (in *out, owned) cur with the keys of removals (a JSON
- * array of strings) deleted and the entries of updates (a JSON object of
- * strings) set. Malformed arguments are ST_INVALID.
- */
-static enum status props_merge(const char *cur, const char *updates, const char *removals,
-                               char **out, struct error *err)
-{
-    json_t *props = json_loads(cur, 0, NULL), *upd = NULL, *rem = NULL, *v;
-    enum status rc = ST_INVALID;
-    size_t i;
-
-    *out = NULL;
-    if (!json_is_object(props)) {
-        rc = error_set(err, ST_INTERNAL, ET_INTERNAL, "Stored namespace properties are corrupt");
-        goto out;
-    }
-    if (removals) {
-        rem = json_loads(removals, 0, NULL);
-        if (!json_is_array(rem)) {
-            error_set(err, ST_INVALID, ET_BAD_REQUEST, "Removals must be a JSON array");
-            goto out;
-        }
-        for (i = 0; i < json_array_size(rem); i++) {
-            v = json_array_get(rem, i);
-            if (!json_is_string(v)) {
-                error_set(err, ST_INVALID, ET_BAD_REQUEST, "Removals must be strings");
-                goto out;
-            }
-            json_object_del(props, json_string_value(v));
-        }
-    }
-    if (updates) {
-        void *it;
-
-        upd = json_loads(updates, JSON_REJECT_DUPLICATES, NULL);
-        if (!json_is_object(upd)) {
-            error_set(err, ST_INVALID, ET_BAD_REQUEST, "Updates must be a JSON object");
-            goto out;
-        }
-        for (it = json_object_iter(upd); it; it = json_object_iter_next(upd, it)) {
-            if (!json_is_string(json_object_iter_value(it))) {
-                error_set(err, ST_INVALID, ET_BAD_REQUEST, "Update of '%s' is not a string",
-                          json_object_iter_key(it));
-                goto out;
-            }
-        }
-        json_object_update(props, upd);
-    }
-    if (!(*out = json_dumps(props, JSON_COMPACT)))
-        abort();
-    rc = ST_OK;
-out:
-    json_decref(props);
-    json_decref(upd);
-    json_decref(rem);
-    return rc;
-}
-
 static enum status ns_update_tx(struct sq_conn *c, int64_t wh, const char *ns, const char *updates,
                                 const char *removals, char **old_props, struct error *err)
 {
@@ -955,7 +802,7 @@ static enum status ns_update_tx(struct sq_conn *c, int64_t wh, const char *ns, c
     enum status rc;
 
     if ((rc = ns_props(c, wh, ns, old_props, err)) ||
-        (rc = props_merge(*old_props, updates, removals, &merged, err)) ||
+        (rc = storecommon_props_merge(*old_props, updates, removals, &merged, err)) ||
         (rc = stmt(c, S_NS_SET_PROPS, &s, err)))
         goto out;
     sqlite3_bind_int64(s, 1, wh);
@@ -1024,7 +871,7 @@ static enum status sq_obj_get(struct store_conn *base, int64_t wh, const char *n
     struct obj_row row;
     enum status rc = obj_find((struct sq_conn *)base, wh, ns, name, &row, out, err);
 
-    return rc == ST_NOT_FOUND ? no_object(ns, name, err) : rc;
+    return rc == ST_NOT_FOUND ? storecommon_no_object(ns, name, err) : rc;
 }
 
 static enum status obj_list_tx(struct sq_conn *c, int64_t wh, const char *ns, enum store_kind kind,
@@ -1040,7 +887,7 @@ static enum status obj_list_tx(struct sq_conn *c, int64_t wh, const char *ns, en
     bind_text(s, 2, ns);
     sqlite3_bind_int(s, 3, (int)kind);
     bind_text(s, 4, after);
-    sqlite3_bind_int64(s, 5, page_limit(limit));
+    sqlite3_bind_int64(s, 5, storecommon_page_limit(limit));
     return page_fill(c, s, limit, out, err);
 }
 
@@ -1075,7 +922,7 @@ static enum status obj_free_name(struct sq_conn *c, int64_t wh, const char *ns, 
         return rc;
     if (existing)
         *existing = row.kind;
-    return name_taken(ns, name, row.kind, err);
+    return storecommon_name_taken(ns, name, row.kind, err);
 }
 
 static enum status obj_create(struct sq_conn *c, const struct store_cas *it, int64_t now,
@@ -1124,7 +971,7 @@ static enum status obj_swap(struct sq_conn *c, const struct store_cas *it, int64
         return ST_OK;
     rc = obj_find(c, it->warehouse_id, it->ns, it->name, &row, NULL, err);
     if (rc == ST_NOT_FOUND || (rc == ST_OK && row.kind != it->kind))
-        return no_object(it->ns, it->name, err);
+        return storecommon_no_object(it->ns, it->name, err);
     if (rc)
         return rc;
     return error_set(err, ST_CONFLICT, ET_COMMIT_FAILED,
@@ -1171,7 +1018,7 @@ static enum status obj_drop_tx(struct sq_conn *c, int64_t wh, const char *ns, co
 
     rc = obj_find(c, wh, ns, name, &row, &o, err);
     if (rc == ST_NOT_FOUND || (rc == ST_OK && row.kind != kind))
-        rc = no_object(ns, name, err);
+        rc = storecommon_no_object(ns, name, err);
     if (rc || (rc = stmt(c, S_OBJ_DELETE, &s, err)))
         goto out;
     sqlite3_bind_int64(s, 1, row.id);
@@ -1213,7 +1060,7 @@ static enum status obj_rename_tx(struct sq_conn *c, int64_t wh, enum store_kind 
 
     rc = obj_find(c, wh, src_ns, src_name, &row, NULL, err);
     if (rc == ST_NOT_FOUND || (rc == ST_OK && row.kind != kind))
-        return no_object(src_ns, src_name, err);
+        return storecommon_no_object(src_ns, src_name, err);
     /* Renaming onto itself finds its own name taken: ST_EXISTS, as for any taken name. */
     if (rc || (rc = obj_free_name(c, wh, dst_ns, dst_name, existing, err)) ||
         (rc = stmt(c, S_OBJ_RENAME, &s, err)))
