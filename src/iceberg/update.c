@@ -605,22 +605,35 @@ out:
     return rc;
 }
 
-static enum status act_set_default_spec(struct upd *u, const json_t *up)
+/*
+ * set_default resolves the id in field ("-1" = the one added last in this
+ * commit, last), checks it names an entry of the list under key, and makes
+ * it the default in target. noun and long_noun word the messages as Java.
+ */
+static enum status set_default(struct upd *u, const json_t *up, const char *field, int64_t last,
+                               const char *noun, const char *long_noun, const char *list_name,
+                               const char *key, const char *target)
 {
     int64_t id = 0;
     enum status rc;
 
-    if ((rc = get_int32(u, up, "spec-id", true, &id, NULL)))
+    if ((rc = get_int32(u, up, field, true, &id, NULL)))
         return rc;
     if (id == -1) {
-        if (u->last_spec < 0)
-            return invalid(u, "Cannot set last added spec: no spec has been added");
-        id = u->last_spec;
+        if (last < 0)
+            return invalid(u, "Cannot set last added %s: no %s has been added", noun, noun);
+        id = last;
     }
-    if (!find(list(u, "partition-specs"), "spec-id", id))
-        return bad_arg(u, "Cannot set default partition spec to unknown spec: %" PRId64, id);
-    set_int(u->m, "default-spec-id", id);
+    if (!find(list(u, list_name), key, id))
+        return bad_arg(u, "Cannot set default %s to unknown %s: %" PRId64, long_noun, noun, id);
+    set_int(u->m, target, id);
     return ST_OK;
+}
+
+static enum status act_set_default_spec(struct upd *u, const json_t *up)
+{
+    return set_default(u, up, "spec-id", u->last_spec, "spec", "partition spec", "partition-specs",
+                       "spec-id", "default-spec-id");
 }
 
 static enum status act_remove_partition_specs(struct upd *u, const json_t *up)
@@ -712,20 +725,8 @@ out:
 
 static enum status act_set_default_sort_order(struct upd *u, const json_t *up)
 {
-    int64_t id = 0;
-    enum status rc;
-
-    if ((rc = get_int32(u, up, "sort-order-id", true, &id, NULL)))
-        return rc;
-    if (id == -1) {
-        if (u->last_order < 0)
-            return invalid(u, "Cannot set last added sort order: no sort order has been added");
-        id = u->last_order;
-    }
-    if (!find(list(u, "sort-orders"), "order-id", id))
-        return bad_arg(u, "Cannot set default sort order to unknown sort order: %" PRId64, id);
-    set_int(u->m, "default-sort-order-id", id);
-    return ST_OK;
+    return set_default(u, up, "sort-order-id", u->last_order, "sort order", "sort order",
+                       "sort-orders", "order-id", "default-sort-order-id");
 }
 
 /* ---------------------------------------------------------------- snapshots */
