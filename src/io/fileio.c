@@ -43,6 +43,39 @@ enum status fileio_list(struct fileio *io, const char *prefix, fileio_list_fn fn
     return io->ops->list(io, prefix, fn, ud, err);
 }
 
+enum status fileio_remove_many(struct fileio *io, const char *const *locations, size_t n,
+                               struct error *err)
+{
+    enum status rc = ST_OK, one;
+
+    if (n == 0)
+        return ST_OK;
+    if (io->ops->remove_many)
+        return io->ops->remove_many(io, locations, n, err);
+    for (size_t i = 0; i < n; i++) {
+        /* Keep deleting past a failure; report the first one. */
+        one = io->ops->remove(io, locations[i], rc == ST_OK ? err : NULL);
+        if (rc == ST_OK)
+            rc = one;
+    }
+    return rc;
+}
+
+enum status fileio_copy(struct fileio *io, const char *from, const char *to, struct error *err)
+{
+    enum status rc;
+    char *data;
+    size_t len;
+
+    if (io->ops->copy)
+        return io->ops->copy(io, from, to, err);
+    if ((rc = io->ops->read(io, from, SIZE_MAX, &data, &len, err)))
+        return rc;
+    rc = io->ops->write(io, to, data, len, false, err);
+    free(data);
+    return rc;
+}
+
 void fileio_free(struct fileio *io)
 {
     if (io)
@@ -136,19 +169,16 @@ static void rmdir_tree(const char *path, int depth)
 enum status fileio_remove_prefix(struct fileio *io, const char *prefix, struct error *err)
 {
     struct loc_list l = {0};
-    enum status rc, one;
+    enum status rc;
     char *local;
     size_t i;
 
     /* Gather first: deleting while an object store pages through a listing can skip keys. */
     rc = fileio_list(io, prefix, collect, &l, err);
-    for (i = 0; i < l.n; i++) {
-        /* Keep deleting past a failure; report the first one. */
-        one = fileio_remove(io, l.v[i], rc == ST_OK ? err : NULL);
-        if (rc == ST_OK)
-            rc = one;
+    if (rc == ST_OK)
+        rc = fileio_remove_many(io, (const char *const *)l.v, l.n, err);
+    for (i = 0; i < l.n; i++)
         free(l.v[i]);
-    }
     free(l.v);
     if (rc)
         return rc;

@@ -33,6 +33,15 @@ struct fileio_ops {
     enum status (*remove)(struct fileio *io, const char *location, struct error *err);
     enum status (*list)(struct fileio *io, const char *prefix, fileio_list_fn fn, void *ud,
                         struct error *err);
+    /*
+     * Optional (NULL when the store has no cheaper way than one remove per
+     * object): delete n objects; missing ones are fine. Object stores delete
+     * in batches (S3 DeleteObjects takes 1,000 keys per request).
+     */
+    enum status (*remove_many)(struct fileio *io, const char *const *locations, size_t n,
+                               struct error *err);
+    /* Optional: server-side copy of one object (fileio_copy reads and writes otherwise). */
+    enum status (*copy)(struct fileio *io, const char *from, const char *to, struct error *err);
     void (*free)(struct fileio *io);
 };
 
@@ -67,6 +76,14 @@ enum status fileio_remove(struct fileio *io, const char *location, struct error 
  */
 enum status fileio_list(struct fileio *io, const char *prefix, fileio_list_fn fn, void *ud,
                         struct error *err);
+/* fileio_remove_many deletes n objects (remove_many when the backend has it, else one by one). */
+enum status fileio_remove_many(struct fileio *io, const char *const *locations, size_t n,
+                               struct error *err);
+/*
+ * fileio_copy copies one object within the store (server-side where the
+ * backend can; otherwise read then write). The target is overwritten.
+ */
+enum status fileio_copy(struct fileio *io, const char *from, const char *to, struct error *err);
 /*
  * fileio_remove_prefix deletes every object under prefix (and, for local
  * files, the emptied directories, including prefix itself).
