@@ -30,6 +30,7 @@ static const struct {
     [ET_INTERNAL] = {500, "InternalServerError"},
     [ET_COMMIT_STATE_UNKNOWN] = {500, "CommitStateUnknownException"},
     [ET_SERVICE_UNAVAILABLE] = {503, "ServiceUnavailableException"},
+    [ET_WAREHOUSE_NOT_EMPTY] = {409, "WarehouseNotEmptyException"},
 };
 
 static enum errtype default_type(enum status st)

@@ -43,6 +43,8 @@ struct store_warehouse {
     int64_t id;
     char *name;
     char *location; /* base location, e.g. "file:///srv/serac-data/warehouse" */
+    char *storage;  /* its storage settings: a JSON object as text ("{}" when none) */
+    int64_t created_ms;
 };
 
 /* A tabular object (table or view) row. */
@@ -144,9 +146,39 @@ enum status store_poll_changes(struct store_conn *c, int timeout_ms, char ***pay
 
 /* --- warehouses --- */
 
-/* store_warehouse_ensure returns the warehouse called name, creating it with location if absent. */
+/*
+ * store_warehouse_ensure returns the warehouse called name, creating it with
+ * location and storage (JSON object text; NULL = "{}") if absent. An
+ * existing warehouse keeps its location and storage.
+ */
 enum status store_warehouse_ensure(struct store_conn *c, const char *name, const char *location,
-                                   struct store_warehouse *out, struct error *err);
+                                   const char *storage, struct store_warehouse *out,
+                                   struct error *err);
+/*
+ * store_warehouse_create creates a warehouse; ST_EXISTS (ET_ALREADY_EXISTS,
+ * "Warehouse already exists: <name>") when the name is taken. Publishes a
+ * "warehouse" change hint.
+ */
+enum status store_warehouse_create(struct store_conn *c, const char *name, const char *location,
+                                   const char *storage, struct store_warehouse *out,
+                                   struct error *err);
+/* store_warehouse_list returns every warehouse ordered by name (free with store_warehouse_list_free). */
+enum status store_warehouse_list(struct store_conn *c, struct store_warehouse **out, size_t *n,
+                                 struct error *err);
+void store_warehouse_list_free(struct store_warehouse *list, size_t n);
+/*
+ * store_warehouse_set_storage replaces the storage settings of warehouse
+ * name; ST_NOT_FOUND (ET_NO_SUCH_WAREHOUSE). Publishes a change hint.
+ */
+enum status store_warehouse_set_storage(struct store_conn *c, const char *name,
+                                        const char *storage, struct error *err);
+/*
+ * store_warehouse_delete deletes an empty warehouse (and its idempotency
+ * records); ST_NOT_FOUND (ET_NO_SUCH_WAREHOUSE), or ST_CONFLICT
+ * (ET_WAREHOUSE_NOT_EMPTY, "Warehouse is not empty: <name>") while it holds a
+ * namespace. Publishes a change hint.
+ */
+enum status store_warehouse_delete(struct store_conn *c, const char *name, struct error *err);
 /* store_warehouse_get finds a warehouse by name; ST_NOT_FOUND (ET_NO_SUCH_WAREHOUSE). */
 enum status store_warehouse_get(struct store_conn *c, const char *name, struct store_warehouse *out,
                                 struct error *err);
