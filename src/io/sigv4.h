@@ -7,9 +7,17 @@
  * it: the path is percent-decoded then re-encoded with only A-Za-z0-9-._~
  * left bare and '/' kept (S3 never normalises "." / ".." / "//" and never
  * double-encodes); every query parameter is decoded and re-encoded the same
- * way (with '/' encoded), sorted by name then value, and a parameter without
- * '=' is written "name=". Header names are lower-cased, values trimmed with
- * inner runs of spaces collapsed, repeated headers joined by ',' in order.
+ * way (with '/' encoded), sorted by encoded name then encoded value, and a
+ * parameter without '=' is written "name=". In the query (never the path) a
+ * '+' means a space, as S3 and MinIO read it: send a literal plus as %2B.
+ * Header names are lower-cased, values trimmed with inner runs of spaces and
+ * tabs collapsed to one space, repeated headers joined by ',' in order, and
+ * headers sorted by name alone (so "x-amz-meta-a" precedes "x-amz-meta-a-b").
+ * The host is the URL's, lower-cased, without a default port (:80 for http,
+ * :443 for https), as curl and botocore send it.
+ *
+ * The path rules are S3's and are used for every service: other services
+ * (STS) would normalise and double-encode a path, so sign only "/" there.
  */
 #ifndef SERAC_IO_SIGV4_H
 #define SERAC_IO_SIGV4_H
@@ -24,6 +32,8 @@
 
 #define SIGV4_EMPTY_SHA256 "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 #define SIGV4_UNSIGNED_PAYLOAD "UNSIGNED-PAYLOAD"
+/* An aws-chunked body with trailing checksums and no chunk signatures. */
+#define SIGV4_STREAMING_UNSIGNED_TRAILER "STREAMING-UNSIGNED-PAYLOAD-TRAILER"
 
 struct sigv4_credentials {
     const char *access_key_id;
@@ -39,13 +49,16 @@ struct sigv4_header {
 struct sigv4_input {
     const char *method; /* upper case */
     const char *url;    /* "scheme://host[:port]/path[?query]" as it goes on the wire */
-    /* Headers to sign besides host (taken from url), x-amz-date, x-amz-content-sha256 and x-amz-security-token. */
+    /* Headers to sign besides host (taken from url), x-amz-date, x-amz-content-sha256 and
+     * x-amz-security-token. */
     const struct sigv4_header *headers;
     size_t n_headers;
-    const char *payload_hash; /* hex SHA-256 of the body, or SIGV4_UNSIGNED_PAYLOAD; NULL = empty body */
-    const char *region;       /* e.g. "us-east-1" */
-    const char *service;      /* "s3", "sts" */
-    time_t now;               /* signing time (UTC seconds) */
+    /* Lower-case hex SHA-256 of the body, SIGV4_UNSIGNED_PAYLOAD or
+     * SIGV4_STREAMING_UNSIGNED_TRAILER; NULL = empty body. */
+    const char *payload_hash;
+    const char *region;  /* e.g. "us-east-1" */
+    const char *service; /* "s3", "sts" */
+    time_t now;          /* signing time (UTC seconds) */
 };
 
 struct sigv4_output {
@@ -53,7 +66,7 @@ struct sigv4_output {
     char payload_hash[65];   /* send as x-amz-content-sha256 (service "s3") */
     char *authorization;     /* owned: the Authorization header value */
     char *signed_headers;    /* owned: "host;x-amz-content-sha256;x-amz-date" */
-    char *canonical_request; /* owned: for tests and debugging (never logged: it names no secret, but keep it quiet) */
+    char *canonical_request; /* owned: for tests and debugging; names no secret, never logged */
     char *string_to_sign;    /* owned */
 };
 
@@ -61,7 +74,14 @@ struct sigv4_output {
  * sigv4_sign signs in with creds. The caller then sends the headers of in,
  * plus host, x-amz-date (out->amz_date), x-amz-content-sha256 (for s3),
  * x-amz-security-token (when creds have a session token) and Authorization.
- * ST_INVALID for a URL it cannot parse or a header it cannot sign.
+ * On failure out holds nothing to clean up; on success the caller calls
+ * sigv4_output_cleanup. ST_INVALID for a URL it cannot parse (not http(s),
+ * user info, a fragment, a bad port, a malformed %-escape), a header it
+ * cannot sign (a name that is not an RFC 9110 token, a value with CR or LF,
+ * or one of the headers the signer writes itself: host, x-amz-date,
+ * x-amz-content-sha256, x-amz-security-token, authorization), a bad method,
+ * region, service, payload hash or credential, a time gmtime cannot render
+ * in four-digit years, or more than 256 headers / 1 MiB of canonical text.
  */
 enum status sigv4_sign(const struct sigv4_input *in, const struct sigv4_credentials *creds,
                        struct sigv4_output *out, struct error *err);
@@ -71,20 +91,32 @@ void sigv4_output_cleanup(struct sigv4_output *out);
 /*
  * sigv4_sign_multimap signs a client's request for remote signing: headers
  * is a JSON object of header name -> array of values (RemoteSignRequest's
- * MultiValuedMap). Headers that a proxy or the SDK may change in flight are
- * left out of the signature (as the Iceberg reference signer does); the
- * result *out is the MultiValuedMap to send back: the client's signed
- * headers plus Authorization, X-Amz-Date, X-Amz-Content-SHA256 and
- * X-Amz-Security-Token when there is a session token. The payload hash is
- * the client's x-amz-content-sha256 header when it sent one, else that of
- * body (NULL = empty).
+ * MultiValuedMap; NULL = none). Headers that a proxy, the HTTP stack, a
+ * retry or the Java client's signature cache may change in flight (range,
+ * user-agent, expect, amz-sdk-*, hop-by-hop and tracing headers) are left
+ * out of the signature, as the Iceberg reference signer and the SDKs do;
+ * the client's host, authorization, x-amz-date and x-amz-security-token are
+ * ignored. The result *out (owned) is the MultiValuedMap to send back:
+ * every header the client sent, unchanged and spelled as sent, plus Host,
+ * X-Amz-Date, x-amz-content-sha256 (unless the client sent one),
+ * X-Amz-Security-Token when creds have a session token, and Authorization.
+ * The payload hash is the client's x-amz-content-sha256 when it sent one,
+ * else STREAMING-UNSIGNED-PAYLOAD-TRAILER for an aws-chunked body with an
+ * x-amz-trailer, else the SHA-256 of body (clients send one only for
+ * DeleteObjects), else UNSIGNED-PAYLOAD (clients never send upload bodies).
+ * sigv4.c explains the choice, with the client sources it rests on.
+ * ST_INVALID for headers that are not such a map, or as sigv4_sign.
  */
 enum status sigv4_sign_multimap(const char *method, const char *url, const json_t *headers,
                                 const char *body, const char *region, const char *service,
                                 const struct sigv4_credentials *creds, time_t now, json_t **out,
                                 struct error *err);
 
-/* sigv4_uri_encode appends s[0..n) encoded as above to b ('/' kept when keep_slash). */
+/*
+ * sigv4_uri_encode appends s[0..n) (raw bytes, not decoded) encoded as above
+ * to b: A-Za-z0-9-._~ bare, '/' bare when keep_slash, all else %XX upper
+ * case. Give b room (no limit): an append past b's limit is dropped.
+ */
 void sigv4_uri_encode(struct buf *b, const char *s, size_t n, bool keep_slash);
 /*
  * sigv4_canonical_query returns the canonical form of a raw query (without
