@@ -20,7 +20,9 @@
 #include "core/alloc.h"
 
 #define ALGORITHM "AWS4-HMAC-SHA256"
-/* Caps on what one request may make us build (URLs and headers come from clients). */
+/* Caps on what one request may make us build (URLs and headers come from clients); a URL
+ * under SIGV4_MAX_URL always encodes within SIGV4_MAX_TEXT. */
+#define SIGV4_MAX_URL (64 * 1024)
 #define SIGV4_MAX_TEXT (1024 * 1024)
 #define SIGV4_MAX_HEADERS 256
 
@@ -140,6 +142,8 @@ enum status sigv4_canonical_query(const char *query, char **out, struct error *e
     const char *p = query ? query : "";
 
     *out = NULL;
+    if (strlen(p) > SIGV4_MAX_URL)
+        return error_set(err, ST_INVALID, ET_BAD_REQUEST, "query too long to sign");
     buf_init(&b, SIGV4_MAX_TEXT);
     while (*p) {
         size_t seg = strcspn(p, "&");
@@ -230,9 +234,11 @@ static enum status parse_host(const char *a, size_t n, bool https, char **host, 
 
     if (n == 0 || memchr(a, '@', n))
         return error_set(err, ST_INVALID, ET_BAD_REQUEST, "URL has no host, or has user info");
-    if (a[0] == '[' && !close)
+    if (a[0] == '[' && (!close || (close + 1 < a + n && close[1] != ':')))
         return error_set(err, ST_INVALID, ET_BAD_REQUEST, "URL has a bad IPv6 host");
     colon = memchr(close ? close : a, ':', n - (size_t)((close ? close : a) - a));
+    if (colon == a || (close && close == a + 1))
+        return error_set(err, ST_INVALID, ET_BAD_REQUEST, "URL has no host name");
     if (colon) {
         const char *port = colon + 1;
         size_t plen = n - (size_t)(port - a);
@@ -263,8 +269,8 @@ static enum status parse_url(const char *url, struct url_parts *u, struct error 
     const char *a, *path, *q;
     struct buf pb;
 
-    if (!url)
-        return error_set(err, ST_INVALID, ET_BAD_REQUEST, "no URL to sign");
+    if (!url || strlen(url) > SIGV4_MAX_URL)
+        return error_set(err, ST_INVALID, ET_BAD_REQUEST, "no URL to sign, or a URL too long");
     if (strncasecmp(url, "https://", 8) == 0)
         https = true;
     else if (strncasecmp(url, "http://", 7) == 0)
@@ -600,10 +606,13 @@ static const char *const unsigned_headers[] = {
     "range", "amz-sdk-invocation-id", "amz-sdk-retry",
     /* retry counter, changes between attempts and cached answers */
     "amz-sdk-request",
-    /* AWS SDK v2 AbstractAws4Signer and botocore SIGNED_HEADERS_BLACKLIST */
+    /* AWS SDK v2 (AbstractAws4Signer, HeaderTransformsHelper) and botocore's
+     * SIGNED_HEADERS_BLACKLIST */
     "baggage", "connection", "expect", "keep-alive", "proxy-authenticate", "proxy-authorization",
     "te", "traceparent", "tracestate", "trailer", "transfer-encoding", "upgrade", "user-agent",
-    "x-amzn-trace-id"};
+    "x-amzn-trace-id",
+    /* proxies and CDNs rewrite it (Cloudflare sends "gzip" upstream for "gzip, br") */
+    "accept-encoding"};
 
 /* Headers the signer answers with itself; a client's own copy is neither signed nor echoed. */
 static const char *const replaced_headers[] = {"host", "authorization", "x-amz-date",

@@ -324,13 +324,25 @@ static void test_sha256(void **state)
 static void test_sign_rejects(void **state)
 {
     static const char *const bad_urls[] = {
-        "ftp://h/x",       "h/x",
-        "https://",        "https:///x",
-        "https://u@h/x",   "https://h/x#f",
-        "https://h:/x",    "https://h:99999x/",
-        "https://h/a%zz",  "https://h/a%",
-        "https://h/?a=%1", "https://[::1/x",
-        "https://h o/x",   "https://h:123456/",
+        "ftp://h/x",
+        "h/x",
+        "https://",
+        "https:///x",
+        "https://u@h/x",
+        "https://h/x#f",
+        "https://h:/x",
+        "https://h:99999x/",
+        "https://h/a%zz",
+        "https://h/a%",
+        "https://h/?a=%1",
+        "https://[::1/x",
+        "https://h o/x",
+        "https://h:123456/",
+        "http://:80/x",
+        "https://:9000/",
+        "https://[]:80/",
+        "https://[::1]x/",
+        "https://[::1]x:9000/",
     };
     static const struct {
         const char *name, *value;
@@ -368,6 +380,33 @@ static void test_sign_rejects(void **state)
     for (size_t i = 0; i < sizeof(bad_payloads) / sizeof(bad_payloads[0]); i++)
         assert_int_equal(sign_simple("https://h/x", NULL, 0, bad_payloads[i], &out), ST_INVALID);
     {
+        /* Caps: a URL past 64 KiB, more than 256 headers. */
+        size_t big = 70 * 1024;
+        char *url = xmalloc(big + 1);
+        struct sigv4_header many[300];
+
+        memset(url, 'a', big);
+        memcpy(url, "https://h/", 10);
+        url[big] = '\0';
+        assert_int_equal(sign_simple(url, NULL, 0, NULL, &out), ST_INVALID);
+        {
+            char *q = NULL;
+            struct error err;
+
+            assert_int_equal(sigv4_canonical_query(url + 10, &q, &err), ST_INVALID);
+            assert_null(q);
+        }
+        url[1000] = '\0';
+        assert_int_equal(sign_simple(url, NULL, 0, NULL, &out), ST_OK);
+        sigv4_output_cleanup(&out);
+        free(url);
+        for (size_t i = 0; i < 300; i++)
+            many[i] = (struct sigv4_header){"x-amz-meta-m", "v"};
+        assert_int_equal(sign_simple("https://h/x", many, 300, NULL, &out), ST_INVALID);
+        assert_int_equal(sign_simple("https://h/x", many, 200, NULL, &out), ST_OK);
+        sigv4_output_cleanup(&out);
+    }
+    {
         struct sigv4_input in = {"GET", "https://h/x", NULL, 0, NULL, "us-east-1", "s3", 0};
         struct sigv4_credentials no_key = {"", "s", NULL}, slash_key = {"a/b", "s", NULL};
         struct error err;
@@ -379,6 +418,13 @@ static void test_sign_rejects(void **state)
         in.region = "us-east-1";
         in.method = "GE T";
         assert_int_equal(sigv4_sign(&in, &test_creds, &out, &err), ST_INVALID);
+        in.method = "GET";
+        in.now = (time_t)253402300800; /* 10000-01-01: no four-digit year */
+        assert_int_equal(sigv4_sign(&in, &test_creds, &out, &err), ST_INVALID);
+        in.now = (time_t)253402300799;
+        assert_int_equal(sigv4_sign(&in, &test_creds, &out, &err), ST_OK);
+        assert_string_equal(out.amz_date, "99991231T235959Z");
+        sigv4_output_cleanup(&out);
     }
 }
 
@@ -497,6 +543,7 @@ static void test_multimap_matches_sign(void **state)
                       "\"amz-sdk-retry\":[\"0/0/500\"],\"Expect\":[\"100-continue\"],"
                       "\"Connection\":[\"keep-alive\"],\"X-Amzn-Trace-Id\":[\"Root=1\"],"
                       "\"Transfer-Encoding\":[\"chunked\"],\"traceparent\":[\"00-1-2-01\"],"
+                      "\"Accept-Encoding\":[\"gzip\"],"
                       "\"X-Amz-Date\":[\"19990101T000000Z\"]}",
                       NULL, &res);
     assert_string_equal(a, out.authorization);
