@@ -25,8 +25,18 @@ struct store_backend_ops {
     enum status (*poll_changes)(struct store_conn *c, int timeout_ms, char ***payloads, size_t *n,
                                 struct error *err);
 
+    /* Warehouse operations get a storage text that is never NULL (store.c puts "{}"). */
     enum status (*warehouse_ensure)(struct store_conn *c, const char *name, const char *location,
-                                    struct store_warehouse *out, struct error *err);
+                                    const char *storage, struct store_warehouse *out,
+                                    struct error *err);
+    enum status (*warehouse_create)(struct store_conn *c, const char *name, const char *location,
+                                    const char *storage, struct store_warehouse *out,
+                                    struct error *err);
+    enum status (*warehouse_list)(struct store_conn *c, struct store_warehouse **out, size_t *n,
+                                  struct error *err);
+    enum status (*warehouse_set_storage)(struct store_conn *c, const char *name,
+                                         const char *storage, struct error *err);
+    enum status (*warehouse_delete)(struct store_conn *c, const char *name, struct error *err);
     enum status (*warehouse_get)(struct store_conn *c, const char *name,
                                  struct store_warehouse *out, struct error *err);
 

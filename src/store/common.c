@@ -42,6 +42,16 @@ enum status storecommon_no_warehouse_named(const char *name, struct error *err)
     return error_set(err, ST_NOT_FOUND, ET_NO_SUCH_WAREHOUSE, "Warehouse does not exist: %s", name);
 }
 
+enum status storecommon_warehouse_taken(const char *name, struct error *err)
+{
+    return error_set(err, ST_EXISTS, ET_ALREADY_EXISTS, "Warehouse already exists: %s", name);
+}
+
+enum status storecommon_warehouse_not_empty(const char *name, struct error *err)
+{
+    return error_set(err, ST_CONFLICT, ET_WAREHOUSE_NOT_EMPTY, "Warehouse is not empty: %s", name);
+}
+
 enum status storecommon_no_namespace(const char *ns, struct error *err)
 {
     char *d = storecommon_ns_display(ns);

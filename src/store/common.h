@@ -28,6 +28,16 @@ enum status storecommon_no_warehouse(int64_t wh, struct error *err);
 /* storecommon_no_warehouse_named sets err for the absent warehouse name; returns ST_NOT_FOUND. */
 enum status storecommon_no_warehouse_named(const char *name, struct error *err);
 
+/* storecommon_warehouse_taken sets err for a warehouse name that exists already; returns ST_EXISTS.
+ */
+enum status storecommon_warehouse_taken(const char *name, struct error *err);
+
+/*
+ * storecommon_warehouse_not_empty sets err for a warehouse that cannot be
+ * deleted because it holds a namespace; returns ST_CONFLICT.
+ */
+enum status storecommon_warehouse_not_empty(const char *name, struct error *err);
+
 /* storecommon_no_namespace sets err for the absent namespace ns; returns ST_NOT_FOUND. */
 enum status storecommon_no_namespace(const char *ns, struct error *err);
 

@@ -40,10 +40,18 @@
 
 const char *const pgstore_sql[P__COUNT] = {
     [P_PING] = "SELECT 1",
-    [P_WH_GET] = "SELECT id, name, location FROM warehouses WHERE name = $1",
-    [P_WH_INSERT] = "INSERT INTO warehouses (name, location, created_ms) VALUES ($1, $2, $3) "
-                    "ON CONFLICT (name) DO NOTHING RETURNING id",
+    [P_WH_GET] = "SELECT id, name, location, storage, created_ms FROM warehouses WHERE name = $1",
+    [P_WH_INSERT] = "INSERT INTO warehouses (name, location, storage, created_ms) "
+                    "VALUES ($1, $2, $3, $4) ON CONFLICT (name) DO NOTHING RETURNING id",
     [P_WH_EXISTS] = "SELECT 1 FROM warehouses WHERE id = $1",
+    [P_WH_LIST] = "SELECT id, name, location, storage, created_ms FROM warehouses ORDER BY name",
+    [P_WH_SET_STORAGE] = "UPDATE warehouses SET storage = $2 WHERE name = $1 RETURNING id",
+    /* The row lock a delete holds: namespace and idempotency inserts (their foreign keys take
+       FOR KEY SHARE on it) wait for the delete and then find the warehouse gone. */
+    [P_WH_FOR_UPDATE] = "SELECT id FROM warehouses WHERE name = $1 FOR UPDATE",
+    [P_WH_HAS_NS] = "SELECT 1 FROM namespaces WHERE warehouse_id = $1 LIMIT 1",
+    [P_WH_DELETE_IDEM] = "DELETE FROM idempotency WHERE warehouse_id = $1",
+    [P_WH_DELETE] = "DELETE FROM warehouses WHERE id = $1",
     [P_NS_GET] = "SELECT properties FROM namespaces WHERE warehouse_id = $1 AND name = $2",
     [P_NS_SHARE] = "SELECT 1 FROM namespaces WHERE warehouse_id = $1 AND name = $2 "
                    "FOR KEY SHARE",
@@ -179,12 +187,26 @@ static void page_undo(void *arg);
 struct wh_args {
     const char *name;
     const char *location;
+    const char *storage;
     struct store_warehouse *out;
+    bool created;                  /* create: the name was free */
+    struct store_warehouse **list; /* list */
+    size_t *n;                     /* list */
 };
 
 static void wh_undo(void *arg)
 {
     store_warehouse_cleanup(((struct wh_args *)arg)->out);
+}
+
+/* wh_fill copies row r of res (the columns of P_WH_GET) into out. */
+static void wh_fill(PGresult *res, int r, struct store_warehouse *out)
+{
+    out->id = pgstore_int(res, r, 0);
+    out->name = pgstore_dup(res, r, 1, false);
+    out->location = pgstore_dup(res, r, 2, false);
+    out->storage = pgstore_dup(res, r, 3, false);
+    out->created_ms = pgstore_int(res, r, 4);
 }
 
 /* wh_read reads the warehouse called a->name; ST_NOT_FOUND (err untouched) when absent. */
@@ -198,17 +220,15 @@ static enum status wh_read(struct pg_conn *c, void *arg, struct error *err)
     pgstore_param_text(&p, a->name);
     if ((rc = pgstore_exec(c, P_WH_GET, &p, &res, err)))
         return rc;
-    if (PQntuples(res) == 0) {
+    if (PQntuples(res) == 0)
         rc = ST_NOT_FOUND;
-    } else {
-        a->out->id = pgstore_int(res, 0, 0);
-        a->out->name = pgstore_dup(res, 0, 1, false);
-        a->out->location = pgstore_dup(res, 0, 2, false);
-    }
+    else
+        wh_fill(res, 0, a->out);
     PQclear(res);
     return rc;
 }
 
+/* wh_insert_read inserts the warehouse unless its name is taken (a->created says which). */
 static enum status wh_insert_read(struct pg_conn *c, void *arg, struct error *err)
 {
     struct wh_args *a = arg;
@@ -218,10 +238,12 @@ static enum status wh_insert_read(struct pg_conn *c, void *arg, struct error *er
 
     pgstore_param_text(&p, a->name);
     pgstore_param_text(&p, a->location);
+    pgstore_param_text(&p, a->storage);
     pgstore_param_int(&p, clock_now_ms());
     if ((rc = pgstore_exec(c, P_WH_INSERT, &p, &res, err)))
         return rc;
-    if (PQntuples(res) == 1)
+    a->created = PQntuples(res) == 1;
+    if (a->created)
         pgstore_note(c, "warehouse", pgstore_int(res, 0, 0), NULL, NULL);
     PQclear(res);
     rc = wh_read(c, a, err);
@@ -232,11 +254,11 @@ static enum status wh_insert_read(struct pg_conn *c, void *arg, struct error *er
 }
 
 static enum status pg_warehouse_ensure(struct store_conn *base, const char *name,
-                                       const char *location, struct store_warehouse *out,
-                                       struct error *err)
+                                       const char *location, const char *storage,
+                                       struct store_warehouse *out, struct error *err)
 {
     struct pg_conn *c = (struct pg_conn *)base;
-    struct wh_args a = {name, location, out};
+    struct wh_args a = {.name = name, .location = location, .storage = storage, .out = out};
     enum status rc;
 
     /* The common case, an existing warehouse, is one read. */
@@ -246,10 +268,137 @@ static enum status pg_warehouse_ensure(struct store_conn *base, const char *name
     return pgstore_run(c, PG_WRITE, wh_insert_read, &a, wh_undo, err);
 }
 
+static enum status wh_create_body(struct pg_conn *c, void *arg, struct error *err)
+{
+    struct wh_args *a = arg;
+    enum status rc;
+
+    /* ON CONFLICT DO NOTHING: a taken name is found without aborting the transaction. */
+    if ((rc = wh_insert_read(c, a, err)))
+        return rc;
+    return a->created ? ST_OK : storecommon_warehouse_taken(a->name, err);
+}
+
+static enum status pg_warehouse_create(struct store_conn *base, const char *name,
+                                       const char *location, const char *storage,
+                                       struct store_warehouse *out, struct error *err)
+{
+    struct wh_args a = {.name = name, .location = location, .storage = storage, .out = out};
+    enum status rc =
+        pgstore_run((struct pg_conn *)base, PG_WRITE, wh_create_body, &a, wh_undo, err);
+
+    if (rc)
+        store_warehouse_cleanup(out);
+    return rc;
+}
+
+static void wh_list_undo(void *arg)
+{
+    struct wh_args *a = arg;
+
+    store_warehouse_list_free(*a->list, *a->n);
+    *a->list = NULL;
+    *a->n = 0;
+}
+
+static enum status wh_list_body(struct pg_conn *c, void *arg, struct error *err)
+{
+    struct wh_args *a = arg;
+    PGresult *res;
+    enum status rc;
+    int rows, i;
+
+    if ((rc = pgstore_exec(c, P_WH_LIST, NULL, &res, err)))
+        return rc;
+    rows = PQntuples(res);
+    if (rows > 0) {
+        *a->list = xcalloc((size_t)rows, sizeof(**a->list));
+        for (i = 0; i < rows; i++)
+            wh_fill(res, i, &(*a->list)[i]);
+        *a->n = (size_t)rows;
+    }
+    PQclear(res);
+    return ST_OK;
+}
+
+static enum status pg_warehouse_list(struct store_conn *base, struct store_warehouse **out,
+                                     size_t *n, struct error *err)
+{
+    struct wh_args a = {.list = out, .n = n};
+
+    return pgstore_run((struct pg_conn *)base, PG_READ, wh_list_body, &a, wh_list_undo, err);
+}
+
+static enum status wh_set_storage_body(struct pg_conn *c, void *arg, struct error *err)
+{
+    struct wh_args *a = arg;
+    struct pg_params p = {0};
+    PGresult *res;
+    enum status rc;
+
+    pgstore_param_text(&p, a->name);
+    pgstore_param_text(&p, a->storage);
+    if ((rc = pgstore_exec(c, P_WH_SET_STORAGE, &p, &res, err)))
+        return rc;
+    if (PQntuples(res) == 0)
+        rc = storecommon_no_warehouse_named(a->name, err);
+    else
+        pgstore_note(c, "warehouse", pgstore_int(res, 0, 0), NULL, NULL);
+    PQclear(res);
+    return rc;
+}
+
+static enum status pg_warehouse_set_storage(struct store_conn *base, const char *name,
+                                            const char *storage, struct error *err)
+{
+    struct wh_args a = {.name = name, .storage = storage};
+
+    return pgstore_run((struct pg_conn *)base, PG_WRITE, wh_set_storage_body, &a, NULL, err);
+}
+
+static enum status wh_delete_body(struct pg_conn *c, void *arg, struct error *err)
+{
+    struct wh_args *a = arg;
+    struct pg_params p = {0}, q = {0};
+    PGresult *res;
+    enum status rc;
+    int64_t id;
+    bool found = false;
+
+    /* The row lock first: no namespace can be added until this transaction ends. */
+    pgstore_param_text(&p, a->name);
+    if ((rc = pgstore_exec(c, P_WH_FOR_UPDATE, &p, &res, err)))
+        return rc;
+    if (PQntuples(res) == 0) {
+        PQclear(res);
+        return storecommon_no_warehouse_named(a->name, err);
+    }
+    id = pgstore_int(res, 0, 0);
+    PQclear(res);
+    pgstore_param_int(&q, id);
+    if ((rc = query_found(c, P_WH_HAS_NS, &q, &found, err)))
+        return rc;
+    if (found)
+        return storecommon_warehouse_not_empty(a->name, err);
+    /* No namespace means no table or view either: objects need their namespace (a foreign key). */
+    if ((rc = pgstore_exec_done(c, P_WH_DELETE_IDEM, &q, err)) ||
+        (rc = pgstore_exec_done(c, P_WH_DELETE, &q, err)))
+        return rc;
+    pgstore_note(c, "warehouse", id, NULL, NULL);
+    return ST_OK;
+}
+
+static enum status pg_warehouse_delete(struct store_conn *base, const char *name, struct error *err)
+{
+    struct wh_args a = {.name = name};
+
+    return pgstore_run((struct pg_conn *)base, PG_WRITE, wh_delete_body, &a, NULL, err);
+}
+
 static enum status pg_warehouse_get(struct store_conn *base, const char *name,
                                     struct store_warehouse *out, struct error *err)
 {
-    struct wh_args a = {name, NULL, out};
+    struct wh_args a = {.name = name, .out = out};
     enum status rc = pgstore_run((struct pg_conn *)base, PG_READ, wh_read, &a, wh_undo, err);
 
     if (rc == ST_NOT_FOUND)
@@ -1056,6 +1205,10 @@ const struct store_backend_ops pgstore_ops = {
     .listen = pgstore_listen,
     .poll_changes = pgstore_poll_changes,
     .warehouse_ensure = pg_warehouse_ensure,
+    .warehouse_create = pg_warehouse_create,
+    .warehouse_list = pg_warehouse_list,
+    .warehouse_set_storage = pg_warehouse_set_storage,
+    .warehouse_delete = pg_warehouse_delete,
     .warehouse_get = pg_warehouse_get,
     .ns_create = pg_ns_create,
     .ns_get = pg_ns_get,

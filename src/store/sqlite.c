@@ -44,6 +44,11 @@ enum stmt_id {
     S_WH_GET,
     S_WH_INSERT,
     S_WH_EXISTS,
+    S_WH_LIST,
+    S_WH_SET_STORAGE,
+    S_WH_HAS_NS,
+    S_WH_DELETE_IDEM,
+    S_WH_DELETE,
     S_NS_GET,
     S_NS_INSERT,
     S_NS_LIST,
@@ -71,10 +76,15 @@ static const char *const stmt_sql[S__COUNT] = {
     [S_COMMIT] = "COMMIT",
     [S_ROLLBACK] = "ROLLBACK",
     [S_PING] = "SELECT 1",
-    [S_WH_GET] = "SELECT id, name, location FROM warehouses WHERE name = ?1",
-    [S_WH_INSERT] = "INSERT OR IGNORE INTO warehouses (name, location, created_ms) "
-                    "VALUES (?1, ?2, ?3)",
+    [S_WH_GET] = "SELECT id, name, location, storage, created_ms FROM warehouses WHERE name = ?1",
+    [S_WH_INSERT] = "INSERT OR IGNORE INTO warehouses (name, location, storage, created_ms) "
+                    "VALUES (?1, ?2, ?3, ?4)",
     [S_WH_EXISTS] = "SELECT 1 FROM warehouses WHERE id = ?1",
+    [S_WH_LIST] = "SELECT id, name, location, storage, created_ms FROM warehouses ORDER BY name",
+    [S_WH_SET_STORAGE] = "UPDATE warehouses SET storage = ?2 WHERE name = ?1",
+    [S_WH_HAS_NS] = "SELECT 1 FROM namespaces WHERE warehouse_id = ?1 LIMIT 1",
+    [S_WH_DELETE_IDEM] = "DELETE FROM idempotency WHERE warehouse_id = ?1",
+    [S_WH_DELETE] = "DELETE FROM warehouses WHERE id = ?1",
     [S_NS_GET] = "SELECT properties FROM namespaces WHERE warehouse_id = ?1 AND name = ?2",
     [S_NS_INSERT] = "INSERT INTO namespaces (warehouse_id, name, parent, properties, created_ms) "
                     "VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -532,6 +542,17 @@ static enum status sq_ping(struct store_conn *base, struct error *err)
 
 /* --- warehouses --- */
 
+/* wh_fill copies the warehouse row s is on (the columns of S_WH_GET) into out. */
+static void wh_fill(sqlite3_stmt *s, struct store_warehouse *out)
+{
+    out->id = sqlite3_column_int64(s, 0);
+    out->name = col_dup(s, 1);
+    out->location = col_dup(s, 2);
+    out->storage = col_dup(s, 3);
+    out->created_ms = sqlite3_column_int64(s, 4);
+}
+
+/* wh_read reads the warehouse called name; ST_NOT_FOUND (err untouched) when absent. */
 static enum status wh_read(struct sq_conn *c, const char *name, struct store_warehouse *out,
                            struct error *err)
 {
@@ -543,15 +564,18 @@ static enum status wh_read(struct sq_conn *c, const char *name, struct store_war
     bind_text(s, 1, name);
     if ((rc = step_row(c, s, err)))
         return rc;
-    out->id = sqlite3_column_int64(s, 0);
-    out->name = col_dup(s, 1);
-    out->location = col_dup(s, 2);
+    wh_fill(s, out);
     sqlite3_reset(s);
     return ST_OK;
 }
 
+/*
+ * wh_insert_read inserts the warehouse unless its name is taken (*inserted
+ * says which) and reads the row that has the name now.
+ */
 static enum status wh_insert_read(struct sq_conn *c, const char *name, const char *location,
-                                  struct store_warehouse *out, struct error *err)
+                                  const char *storage, bool *inserted, struct store_warehouse *out,
+                                  struct error *err)
 {
     sqlite3_stmt *s;
     enum status rc;
@@ -560,18 +584,21 @@ static enum status wh_insert_read(struct sq_conn *c, const char *name, const cha
         return rc;
     bind_text(s, 1, name);
     bind_text(s, 2, location);
-    sqlite3_bind_int64(s, 3, clock_now_ms());
+    bind_text(s, 3, storage);
+    sqlite3_bind_int64(s, 4, clock_now_ms());
     if ((rc = step_done(c, s, err)))
         return rc;
+    *inserted = sqlite3_changes(c->db) == 1;
     rc = wh_read(c, name, out, err);
     return rc == ST_NOT_FOUND ? sq_fail(c->db, SQLITE_ERROR, "warehouse", err) : rc;
 }
 
 static enum status sq_warehouse_ensure(struct store_conn *base, const char *name,
-                                       const char *location, struct store_warehouse *out,
-                                       struct error *err)
+                                       const char *location, const char *storage,
+                                       struct store_warehouse *out, struct error *err)
 {
     struct sq_conn *c = (struct sq_conn *)base;
+    bool inserted;
     enum status rc;
 
     /* The common case, an existing warehouse, needs no write lock. */
@@ -580,10 +607,133 @@ static enum status sq_warehouse_ensure(struct store_conn *base, const char *name
         return rc;
     if ((rc = tx_begin(c, true, err)))
         return rc;
-    rc = tx_finish(c, wh_insert_read(c, name, location, out, err), err);
+    rc = tx_finish(c, wh_insert_read(c, name, location, storage, &inserted, out, err), err);
     if (rc)
         store_warehouse_cleanup(out);
     return rc;
+}
+
+static enum status wh_create_tx(struct sq_conn *c, const char *name, const char *location,
+                                const char *storage, struct store_warehouse *out, struct error *err)
+{
+    bool inserted = false;
+    enum status rc = wh_insert_read(c, name, location, storage, &inserted, out, err);
+
+    if (rc == ST_OK && !inserted) {
+        store_warehouse_cleanup(out);
+        rc = storecommon_warehouse_taken(name, err);
+    }
+    return rc;
+}
+
+static enum status sq_warehouse_create(struct store_conn *base, const char *name,
+                                       const char *location, const char *storage,
+                                       struct store_warehouse *out, struct error *err)
+{
+    struct sq_conn *c = (struct sq_conn *)base;
+    enum status rc;
+
+    if ((rc = tx_begin(c, true, err)))
+        return rc;
+    rc = tx_finish(c, wh_create_tx(c, name, location, storage, out, err), err);
+    if (rc)
+        store_warehouse_cleanup(out);
+    return rc;
+}
+
+/* One statement reads every row from one snapshot, so the listing needs no transaction. */
+static enum status sq_warehouse_list(struct store_conn *base, struct store_warehouse **out,
+                                     size_t *n, struct error *err)
+{
+    struct sq_conn *c = (struct sq_conn *)base;
+    sqlite3_stmt *s;
+    enum status rc;
+
+    if ((rc = stmt(c, S_WH_LIST, &s, err)))
+        return rc;
+    while ((rc = step_row(c, s, err)) == ST_OK) {
+        if ((*n & (*n - 1)) == 0) /* grow at 0, 1, 2, 4, 8, ... */
+            *out = xrealloc(*out, (*n ? *n * 2 : 1) * sizeof(**out));
+        memset(&(*out)[*n], 0, sizeof(**out));
+        wh_fill(s, &(*out)[(*n)++]);
+    }
+    return rc == ST_NOT_FOUND ? ST_OK : rc;
+}
+
+static enum status wh_set_storage_tx(struct sq_conn *c, const char *name, const char *storage,
+                                     struct error *err)
+{
+    sqlite3_stmt *s;
+    enum status rc;
+
+    if ((rc = stmt(c, S_WH_SET_STORAGE, &s, err)))
+        return rc;
+    bind_text(s, 1, name);
+    bind_text(s, 2, storage);
+    if ((rc = step_done(c, s, err)))
+        return rc;
+    return sqlite3_changes(c->db) == 1 ? ST_OK : storecommon_no_warehouse_named(name, err);
+}
+
+static enum status sq_warehouse_set_storage(struct store_conn *base, const char *name,
+                                            const char *storage, struct error *err)
+{
+    struct sq_conn *c = (struct sq_conn *)base;
+    enum status rc;
+
+    if ((rc = tx_begin(c, true, err)))
+        return rc;
+    return tx_finish(c, wh_set_storage_tx(c, name, storage, err), err);
+}
+
+/* wh_run_id runs statement id, which takes the warehouse id as its only parameter. */
+static enum status wh_run_id(struct sq_conn *c, enum stmt_id id, int64_t wh, struct error *err)
+{
+    sqlite3_stmt *s;
+    enum status rc;
+
+    if ((rc = stmt(c, id, &s, err)))
+        return rc;
+    sqlite3_bind_int64(s, 1, wh);
+    return step_done(c, s, err);
+}
+
+static enum status wh_delete_tx(struct sq_conn *c, const char *name, struct error *err)
+{
+    struct store_warehouse w = {0};
+    sqlite3_stmt *s;
+    enum status rc;
+
+    rc = wh_read(c, name, &w, err);
+    if (rc == ST_NOT_FOUND)
+        rc = storecommon_no_warehouse_named(name, err);
+    if (rc || (rc = stmt(c, S_WH_HAS_NS, &s, err)))
+        goto out;
+    sqlite3_bind_int64(s, 1, w.id);
+    rc = step_row(c, s, err);
+    if (rc == ST_OK) {
+        sqlite3_reset(s);
+        rc = storecommon_warehouse_not_empty(name, err);
+        goto out;
+    }
+    if (rc != ST_NOT_FOUND)
+        goto out;
+    /* No namespace means no table or view either: objects need their namespace (a foreign key). */
+    if ((rc = wh_run_id(c, S_WH_DELETE_IDEM, w.id, err)) == ST_OK)
+        rc = wh_run_id(c, S_WH_DELETE, w.id, err);
+out:
+    store_warehouse_cleanup(&w);
+    return rc;
+}
+
+static enum status sq_warehouse_delete(struct store_conn *base, const char *name, struct error *err)
+{
+    struct sq_conn *c = (struct sq_conn *)base;
+    enum status rc;
+
+    if ((rc = tx_begin(c, true, err)))
+        return rc;
+    return tx_finish(c, wh_delete_tx(c, name, err), err);
 }
 
 static enum status sq_warehouse_get(struct store_conn *base, const char *name,
@@ -1275,6 +1425,10 @@ static const struct store_backend_ops sq_ops = {
     .listen = sq_listen,
     .poll_changes = sq_poll_changes,
     .warehouse_ensure = sq_warehouse_ensure,
+    .warehouse_create = sq_warehouse_create,
+    .warehouse_list = sq_warehouse_list,
+    .warehouse_set_storage = sq_warehouse_set_storage,
+    .warehouse_delete = sq_warehouse_delete,
     .warehouse_get = sq_warehouse_get,
     .ns_create = sq_ns_create,
     .ns_get = sq_ns_get,

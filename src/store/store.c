@@ -8,6 +8,7 @@
 #include "store/backend.h"
 
 #include <ctype.h>
+#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -113,14 +114,97 @@ enum status store_poll_changes(struct store_conn *c, int timeout_ms, char ***pay
     return c->st->ops->poll_changes(c, timeout_ms < 0 ? 0 : timeout_ms, payloads, n, err);
 }
 
-enum status store_warehouse_ensure(struct store_conn *c, const char *name, const char *location,
-                                   struct store_warehouse *out, struct error *err)
+/*
+ * storage_check accepts NULL (no settings) or the text of a JSON object
+ * without duplicate keys: whatever the backends store must read back as one.
+ */
+static enum status storage_check(const char *storage, struct error *err)
 {
+    json_t *v;
+    bool ok;
+
+    if (!storage)
+        return ST_OK;
+    v = json_loads(storage, JSON_REJECT_DUPLICATES, NULL);
+    ok = json_is_object(v);
+    json_decref(v);
+    return ok ? ST_OK
+              : error_set(err, ST_INVALID, ET_ILLEGAL_ARGUMENT,
+                          "Warehouse storage settings must be a JSON object");
+}
+
+enum status store_warehouse_ensure(struct store_conn *c, const char *name, const char *location,
+                                   const char *storage, struct store_warehouse *out,
+                                   struct error *err)
+{
+    enum status rc;
+
     memset(out, 0, sizeof(*out));
     if (!name || !*name || !location)
         return error_set(err, ST_INVALID, ET_ILLEGAL_ARGUMENT,
                          "A warehouse needs a name and a location");
-    return c->st->ops->warehouse_ensure(c, name, location, out, err);
+    if ((rc = storage_check(storage, err)))
+        return rc;
+    return c->st->ops->warehouse_ensure(c, name, location, storage ? storage : "{}", out, err);
+}
+
+enum status store_warehouse_create(struct store_conn *c, const char *name, const char *location,
+                                   const char *storage, struct store_warehouse *out,
+                                   struct error *err)
+{
+    enum status rc;
+
+    memset(out, 0, sizeof(*out));
+    if (!name || !*name || !location || !*location)
+        return error_set(err, ST_INVALID, ET_ILLEGAL_ARGUMENT,
+                         "A warehouse needs a name and a location");
+    if ((rc = storage_check(storage, err)))
+        return rc;
+    return c->st->ops->warehouse_create(c, name, location, storage ? storage : "{}", out, err);
+}
+
+enum status store_warehouse_list(struct store_conn *c, struct store_warehouse **out, size_t *n,
+                                 struct error *err)
+{
+    enum status rc;
+
+    *out = NULL;
+    *n = 0;
+    rc = c->st->ops->warehouse_list(c, out, n, err);
+    if (rc) {
+        store_warehouse_list_free(*out, *n);
+        *out = NULL;
+        *n = 0;
+    }
+    return rc;
+}
+
+void store_warehouse_list_free(struct store_warehouse *list, size_t n)
+{
+    size_t i;
+
+    for (i = 0; list && i < n; i++)
+        store_warehouse_cleanup(&list[i]);
+    free(list);
+}
+
+enum status store_warehouse_set_storage(struct store_conn *c, const char *name, const char *storage,
+                                        struct error *err)
+{
+    enum status rc;
+
+    if (!name)
+        return error_set(err, ST_NOT_FOUND, ET_NO_SUCH_WAREHOUSE, "No warehouse name given");
+    if ((rc = storage_check(storage, err)))
+        return rc;
+    return c->st->ops->warehouse_set_storage(c, name, storage ? storage : "{}", err);
+}
+
+enum status store_warehouse_delete(struct store_conn *c, const char *name, struct error *err)
+{
+    if (!name)
+        return error_set(err, ST_NOT_FOUND, ET_NO_SUCH_WAREHOUSE, "No warehouse name given");
+    return c->st->ops->warehouse_delete(c, name, err);
 }
 
 enum status store_warehouse_get(struct store_conn *c, const char *name, struct store_warehouse *out,
@@ -138,8 +222,10 @@ void store_warehouse_cleanup(struct store_warehouse *w)
         return;
     free(w->name);
     free(w->location);
+    free(w->storage);
     w->name = NULL;
     w->location = NULL;
+    w->storage = NULL;
 }
 
 enum status store_ns_create(struct store_conn *c, int64_t wh, const char *ns,

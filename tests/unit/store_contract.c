@@ -41,7 +41,7 @@ int sc_setup(void **state)
     f->ctx = backend->open(&f->st);
     assert_int_equal(store_connect(f->st, &f->c, &err), ST_OK);
     assert_int_equal(store_connect(f->st, &f->c2, &err), ST_OK);
-    assert_int_equal(store_warehouse_ensure(f->c, "wh", "file:///srv/wh", &w, &err), ST_OK);
+    assert_int_equal(store_warehouse_ensure(f->c, "wh", "file:///srv/wh", NULL, &w, &err), ST_OK);
     f->wh = w.id;
     store_warehouse_cleanup(&w);
     *state = f;
@@ -166,26 +166,357 @@ static void test_warehouse_ensure_and_get(void **state)
     struct sc_fx *f = *state;
     struct store_warehouse w;
     struct error err = {0};
+    int64_t t0, created;
 
     /* ensure on an existing name keeps the original location. */
-    assert_int_equal(store_warehouse_ensure(f->c, "wh", "file:///other", &w, &err), ST_OK);
+    assert_int_equal(store_warehouse_ensure(f->c, "wh", "file:///other", NULL, &w, &err), ST_OK);
     assert_int_equal(w.id, f->wh);
     assert_string_equal(w.location, "file:///srv/wh");
     store_warehouse_cleanup(&w);
 
-    assert_int_equal(store_warehouse_ensure(f->c2, "wh2", "file:///srv/wh2", &w, &err), ST_OK);
+    t0 = clock_now_ms();
+    assert_int_equal(store_warehouse_ensure(f->c2, "wh2", "file:///srv/wh2", NULL, &w, &err),
+                     ST_OK);
     assert_true(w.id != f->wh);
     assert_string_equal(w.name, "wh2");
+    assert_string_equal(w.storage, "{}");
+    assert_in_range(w.created_ms, t0, clock_now_ms());
+    created = w.created_ms;
     store_warehouse_cleanup(&w);
 
     assert_int_equal(store_warehouse_get(f->c, "wh2", &w, &err), ST_OK);
     assert_string_equal(w.location, "file:///srv/wh2");
+    assert_string_equal(w.storage, "{}");
+    assert_int_equal(w.created_ms, created);
     store_warehouse_cleanup(&w);
 
     assert_int_equal(store_warehouse_get(f->c, "nope", &w, &err), ST_NOT_FOUND);
     assert_int_equal(err.type, ET_NO_SUCH_WAREHOUSE);
     assert_null(w.name);
     assert_int_equal(sc_query_int(f, "SELECT count(*) FROM warehouses"), 2);
+}
+
+/* wh_get loads warehouse name into *w or fails the test. */
+static void wh_get(struct sc_fx *f, const char *name, struct store_warehouse *w)
+{
+    struct error err = {0};
+
+    if (store_warehouse_get(f->c, name, w, &err) != ST_OK)
+        fail_msg("get warehouse %s: %s", name, err.msg);
+}
+
+/* wh_new creates warehouse name at location with storage and returns its id, or fails the test. */
+static int64_t wh_new(struct sc_fx *f, const char *name, const char *location, const char *storage)
+{
+    struct store_warehouse w;
+    struct error err = {0};
+    int64_t id;
+
+    if (store_warehouse_create(f->c, name, location, storage, &w, &err) != ST_OK)
+        fail_msg("create warehouse %s: %s", name, err.msg);
+    id = w.id;
+    store_warehouse_cleanup(&w);
+    return id;
+}
+
+static void test_warehouse_create(void **state)
+{
+    struct sc_fx *f = *state;
+    const char *storage = "{\"type\":\"s3\",\"bucket\":\"lake\",\"region\":\"eu-west-1\"}";
+    struct store_warehouse w, got;
+    struct error err = {0};
+    int64_t t0 = clock_now_ms();
+
+    assert_int_equal(store_warehouse_create(f->c, "lake", "s3://lake/wh", storage, &w, &err),
+                     ST_OK);
+    assert_true(w.id > 0 && w.id != f->wh);
+    assert_string_equal(w.name, "lake");
+    assert_string_equal(w.location, "s3://lake/wh");
+    assert_string_equal(w.storage, storage);
+    assert_in_range(w.created_ms, t0, clock_now_ms());
+
+    /* What create returned is what every later read finds, on any connection. */
+    assert_int_equal(store_warehouse_get(f->c2, "lake", &got, &err), ST_OK);
+    assert_int_equal(got.id, w.id);
+    assert_string_equal(got.location, w.location);
+    assert_string_equal(got.storage, storage);
+    assert_int_equal(got.created_ms, w.created_ms);
+    store_warehouse_cleanup(&got);
+
+    /* A taken name, made by create or by ensure: ST_EXISTS, and the stored row is unchanged. */
+    assert_int_equal(store_warehouse_create(f->c2, "lake", "file:///x", "{}", &got, &err),
+                     ST_EXISTS);
+    assert_int_equal(err.type, ET_ALREADY_EXISTS);
+    assert_string_equal(err.msg, "Warehouse already exists: lake");
+    assert_null(got.name);
+    assert_null(got.storage);
+    assert_int_equal(store_warehouse_create(f->c, "wh", "file:///x", NULL, &got, &err), ST_EXISTS);
+    assert_string_equal(err.msg, "Warehouse already exists: wh");
+    wh_get(f, "lake", &got);
+    assert_string_equal(got.location, "s3://lake/wh");
+    assert_string_equal(got.storage, storage);
+    store_warehouse_cleanup(&got);
+    store_warehouse_cleanup(&w);
+
+    /* No storage settings are an empty object. */
+    assert_int_equal(store_warehouse_create(f->c, "plain", "file:///p", NULL, &w, &err), ST_OK);
+    assert_string_equal(w.storage, "{}");
+    store_warehouse_cleanup(&w);
+    wh_get(f, "plain", &w);
+    assert_string_equal(w.storage, "{}");
+    store_warehouse_cleanup(&w);
+    assert_int_equal(sc_query_int(f, "SELECT count(*) FROM warehouses"), 3);
+}
+
+static void test_warehouse_create_rejects_bad_arguments(void **state)
+{
+    struct sc_fx *f = *state;
+    static const char *const bad_storage[] = {
+        "[1]", "\"s3\"", "{", "", "{\"a\":1,\"a\":2}", "{\"a\":\"\xff\"}"};
+    struct store_warehouse w;
+    struct error err = {0};
+    size_t i;
+
+    assert_int_equal(store_warehouse_create(f->c, "", "file:///x", NULL, &w, &err), ST_INVALID);
+    assert_int_equal(err.type, ET_ILLEGAL_ARGUMENT);
+    assert_int_equal(store_warehouse_create(f->c, NULL, "file:///x", NULL, &w, &err), ST_INVALID);
+    assert_int_equal(store_warehouse_create(f->c, "x", "", NULL, &w, &err), ST_INVALID);
+    assert_int_equal(err.type, ET_ILLEGAL_ARGUMENT);
+    assert_int_equal(store_warehouse_create(f->c, "x", NULL, NULL, &w, &err), ST_INVALID);
+    for (i = 0; i < sizeof(bad_storage) / sizeof(*bad_storage); i++) {
+        err = (struct error){0};
+        if (store_warehouse_create(f->c, "x", "file:///x", bad_storage[i], &w, &err) != ST_INVALID)
+            fail_msg("storage %zu was accepted", i);
+        assert_int_equal(err.type, ET_ILLEGAL_ARGUMENT);
+        assert_null(w.name);
+        assert_int_equal(store_warehouse_ensure(f->c, "x", "file:///x", bad_storage[i], &w, &err),
+                         ST_INVALID);
+    }
+    assert_int_equal(store_warehouse_get(f->c, "x", &w, &err), ST_NOT_FOUND);
+    assert_int_equal(sc_query_int(f, "SELECT count(*) FROM warehouses"), 1);
+}
+
+static void test_warehouse_list_in_byte_order(void **state)
+{
+    struct sc_fx *f = *state;
+    /* Byte order: upper case before lower case, a prefix before its extensions, UTF-8 last. */
+    static const char *const want[] = {"B", "a", "ab", "b", "wh", "\xc3\xa9t\xc3\xa9"};
+    static const char *const create[] = {"b", "\xc3\xa9t\xc3\xa9", "ab", "B", "a"};
+    struct store_warehouse *list = NULL, w;
+    struct error err = {0};
+    size_t n = 99, i;
+
+    for (i = 0; i < sizeof(create) / sizeof(*create); i++) {
+        char *loc = xasprintf("file:///srv/%zu", i), *st = xasprintf("{\"n\":%zu}", i);
+
+        wh_new(f, create[i], loc, st);
+        free(loc);
+        free(st);
+    }
+    assert_int_equal(store_warehouse_list(f->c2, &list, &n, &err), ST_OK);
+    assert_int_equal(n, sizeof(want) / sizeof(*want));
+    for (i = 0; i < n; i++) {
+        assert_string_equal(list[i].name, want[i]);
+        /* Every row comes whole: the same as a get of that name. */
+        wh_get(f, want[i], &w);
+        assert_int_equal(list[i].id, w.id);
+        assert_string_equal(list[i].location, w.location);
+        assert_string_equal(list[i].storage, w.storage);
+        assert_int_equal(list[i].created_ms, w.created_ms);
+        assert_true(list[i].created_ms > 0);
+        store_warehouse_cleanup(&w);
+    }
+    assert_string_equal(list[4].storage, "{}");
+    assert_string_equal(list[1].storage, "{\"n\":4}");
+    store_warehouse_list_free(list, n);
+}
+
+static void test_warehouse_list_empty(void **state)
+{
+    struct sc_fx *f = *state;
+    struct store_warehouse *list = (struct store_warehouse *)1;
+    struct error err = {0};
+    size_t n = 99;
+
+    assert_int_equal(store_warehouse_delete(f->c, "wh", &err), ST_OK);
+    assert_int_equal(store_warehouse_list(f->c, &list, &n, &err), ST_OK);
+    assert_int_equal(n, 0);
+    assert_null(list);
+    store_warehouse_list_free(list, n);
+}
+
+static void test_warehouse_storage_round_trip(void **state)
+{
+    struct sc_fx *f = *state;
+    /* Non-ASCII text raw and escaped, nesting, numbers, literals and the spacing as given. */
+    const char *storage =
+        "{ \"label\": \"Z\xc3\xbcrich \xe6\x9d\xb1\xe4\xba\xac \xf0\x9f\x98\x80\","
+        " \"escaped\": \"\\u00e9\\ud83d\\ude00\\n\\\"q\\\"\","
+        " \"nested\": {\"a\": [1, -2.5e3, true, false, null]},"
+        " \"big\": 9007199254740993 }";
+    const char *other = "{\"endpoint\":\"https://s3.example:9000\",\"path-style\":true}";
+    struct store_warehouse w, *list = NULL;
+    struct error err = {0};
+    size_t n = 0;
+
+    wh_new(f, "lake", "s3://b/p", storage);
+    wh_get(f, "lake", &w);
+    assert_string_equal(w.storage, storage);
+    store_warehouse_cleanup(&w);
+    assert_int_equal(store_warehouse_list(f->c, &list, &n, &err), ST_OK);
+    assert_int_equal(n, 2);
+    assert_string_equal(list[0].name, "lake");
+    assert_string_equal(list[0].storage, storage);
+    store_warehouse_list_free(list, n);
+
+    /* set_storage stores its text just as faithfully, and ensure returns it too. */
+    assert_int_equal(store_warehouse_set_storage(f->c, "wh", storage, &err), ST_OK);
+    assert_int_equal(store_warehouse_ensure(f->c2, "wh", "file:///x", other, &w, &err), ST_OK);
+    assert_string_equal(w.storage, storage);
+    store_warehouse_cleanup(&w);
+}
+
+static void test_warehouse_set_storage(void **state)
+{
+    struct sc_fx *f = *state;
+    const char *s3 = "{\"type\":\"s3\",\"bucket\":\"b\"}";
+    struct store_warehouse before, w;
+    struct error err = {0};
+
+    wh_new(f, "other", "file:///o", "{\"keep\":true}");
+    wh_get(f, "wh", &before);
+    assert_int_equal(store_warehouse_set_storage(f->c, "wh", s3, &err), ST_OK);
+    wh_get(f, "wh", &w);
+    assert_string_equal(w.storage, s3);
+    /* Only the storage changes. */
+    assert_int_equal(w.id, before.id);
+    assert_string_equal(w.location, before.location);
+    assert_int_equal(w.created_ms, before.created_ms);
+    store_warehouse_cleanup(&w);
+    wh_get(f, "other", &w);
+    assert_string_equal(w.storage, "{\"keep\":true}");
+    store_warehouse_cleanup(&w);
+
+    /* Bad settings change nothing. */
+    assert_int_equal(store_warehouse_set_storage(f->c, "wh", "[]", &err), ST_INVALID);
+    assert_int_equal(err.type, ET_ILLEGAL_ARGUMENT);
+    wh_get(f, "wh", &w);
+    assert_string_equal(w.storage, s3);
+    store_warehouse_cleanup(&w);
+
+    /* NULL clears them. */
+    assert_int_equal(store_warehouse_set_storage(f->c2, "wh", NULL, &err), ST_OK);
+    wh_get(f, "wh", &w);
+    assert_string_equal(w.storage, "{}");
+    store_warehouse_cleanup(&w);
+
+    err = (struct error){0};
+    assert_int_equal(store_warehouse_set_storage(f->c, "nope", s3, &err), ST_NOT_FOUND);
+    assert_int_equal(err.type, ET_NO_SUCH_WAREHOUSE);
+    assert_string_equal(err.msg, "Warehouse does not exist: nope");
+    assert_int_equal(store_warehouse_set_storage(f->c, NULL, s3, &err), ST_NOT_FOUND);
+    assert_int_equal(err.type, ET_NO_SUCH_WAREHOUSE);
+    assert_int_equal(store_warehouse_get(f->c, "nope", &w, &err), ST_NOT_FOUND);
+    store_warehouse_cleanup(&before);
+}
+
+static void test_warehouse_ensure_keeps_storage(void **state)
+{
+    struct sc_fx *f = *state;
+    const char *mine = "{\"type\":\"gcs\",\"bucket\":\"mine\"}";
+    struct store_warehouse w;
+    struct error err = {0};
+    int64_t id = wh_new(f, "lake", "gs://mine/wh", mine);
+
+    /* An existing warehouse keeps its location and storage, whatever ensure asks for. */
+    assert_int_equal(
+        store_warehouse_ensure(f->c, "lake", "file:///elsewhere", "{\"type\":\"s3\"}", &w, &err),
+        ST_OK);
+    assert_int_equal(w.id, id);
+    assert_string_equal(w.location, "gs://mine/wh");
+    assert_string_equal(w.storage, mine);
+    assert_true(w.created_ms > 0);
+    store_warehouse_cleanup(&w);
+    assert_int_equal(store_warehouse_ensure(f->c2, "lake", "file:///elsewhere", NULL, &w, &err),
+                     ST_OK);
+    assert_string_equal(w.storage, mine);
+    store_warehouse_cleanup(&w);
+    wh_get(f, "lake", &w);
+    assert_string_equal(w.storage, mine);
+    store_warehouse_cleanup(&w);
+
+    /* A new one is made with the storage given. */
+    assert_int_equal(
+        store_warehouse_ensure(f->c, "fresh", "file:///f", "{\"type\":\"local\"}", &w, &err),
+        ST_OK);
+    assert_string_equal(w.storage, "{\"type\":\"local\"}");
+    store_warehouse_cleanup(&w);
+    wh_get(f, "fresh", &w);
+    assert_string_equal(w.storage, "{\"type\":\"local\"}");
+    store_warehouse_cleanup(&w);
+}
+
+static void test_warehouse_delete(void **state)
+{
+    struct sc_fx *f = *state;
+    struct store_warehouse w;
+    struct error err = {0};
+
+    wh_new(f, "lake", "file:///l", "{\"a\":\"b\"}");
+    assert_int_equal(store_warehouse_delete(f->c, "lake", &err), ST_OK);
+    assert_int_equal(store_warehouse_get(f->c2, "lake", &w, &err), ST_NOT_FOUND);
+    assert_int_equal(err.type, ET_NO_SUCH_WAREHOUSE);
+    assert_int_equal(sc_query_int(f, "SELECT count(*) FROM warehouses"), 1);
+
+    err = (struct error){0};
+    assert_int_equal(store_warehouse_delete(f->c, "lake", &err), ST_NOT_FOUND);
+    assert_int_equal(err.type, ET_NO_SUCH_WAREHOUSE);
+    assert_string_equal(err.msg, "Warehouse does not exist: lake");
+    assert_int_equal(store_warehouse_delete(f->c, NULL, &err), ST_NOT_FOUND);
+    assert_int_equal(store_warehouse_set_storage(f->c, "lake", "{}", &err), ST_NOT_FOUND);
+
+    /* The name is free again, with nothing of the old warehouse left. */
+    wh_new(f, "lake", "file:///l2", NULL);
+    wh_get(f, "lake", &w);
+    assert_string_equal(w.location, "file:///l2");
+    assert_string_equal(w.storage, "{}");
+    store_warehouse_cleanup(&w);
+}
+
+static void test_warehouse_delete_not_empty(void **state)
+{
+    struct sc_fx *f = *state;
+    struct store_warehouse w;
+    struct error err = {0};
+    char *props = NULL;
+
+    sc_ns_new(f, "db");
+    sc_ns_new(f, "db" NS_SEP "inner");
+    assert_int_equal(sc_obj_new(f, "db", "t", STORE_TABLE, "loc", NULL, &err), ST_OK);
+    assert_int_equal(store_warehouse_delete(f->c, "wh", &err), ST_CONFLICT);
+    assert_int_equal(err.type, ET_WAREHOUSE_NOT_EMPTY);
+    assert_string_equal(err.msg, "Warehouse is not empty: wh");
+    /* Nothing went. */
+    wh_get(f, "wh", &w);
+    assert_int_equal(w.id, f->wh);
+    store_warehouse_cleanup(&w);
+    assert_location(f, "db", "t", "loc");
+
+    /* An empty namespace is enough to keep it. */
+    assert_int_equal(store_obj_drop(f->c, f->wh, "db", "t", STORE_TABLE, NULL, &err), ST_OK);
+    assert_int_equal(store_ns_drop(f->c, f->wh, "db" NS_SEP "inner", NULL, NULL, NULL, &err),
+                     ST_OK);
+    assert_int_equal(store_warehouse_delete(f->c2, "wh", &err), ST_CONFLICT);
+    assert_int_equal(err.type, ET_WAREHOUSE_NOT_EMPTY);
+    assert_int_equal(store_ns_get(f->c, f->wh, "db", &props, &err), ST_OK);
+    free(props);
+
+    assert_int_equal(store_ns_drop(f->c, f->wh, "db", NULL, NULL, NULL, &err), ST_OK);
+    assert_int_equal(store_warehouse_delete(f->c2, "wh", &err), ST_OK);
+    assert_int_equal(store_warehouse_get(f->c, "wh", &w, &err), ST_NOT_FOUND);
+    /* A namespace in a deleted warehouse cannot be made. */
+    assert_int_equal(store_ns_create(f->c, f->wh, "db", "{}", &err), ST_NOT_FOUND);
+    assert_int_equal(err.type, ET_NO_SUCH_WAREHOUSE);
 }
 
 /* --- namespaces --- */
@@ -227,7 +558,7 @@ static void test_ns_create_get(void **state)
     assert_int_equal(err.type, ET_NO_SUCH_WAREHOUSE);
 
     /* Warehouses are separate name spaces. */
-    assert_int_equal(store_warehouse_ensure(f->c, "other", "file:///o", &w2, &err), ST_OK);
+    assert_int_equal(store_warehouse_ensure(f->c, "other", "file:///o", NULL, &w2, &err), ST_OK);
     assert_int_equal(store_ns_get(f->c, w2.id, "a", &props, &err), ST_NOT_FOUND);
     assert_int_equal(store_ns_create(f->c, w2.id, "a", "{}", &err), ST_OK);
     store_warehouse_cleanup(&w2);
@@ -915,6 +1246,54 @@ static void test_drop_never_orphans_a_concurrent_child(void **state)
                      0);
 }
 
+struct wh_deleter {
+    struct sc_fx *f;
+    const char *name;
+    enum status rc;
+};
+
+static void *delete_warehouse(void *arg)
+{
+    struct wh_deleter *d = arg;
+    struct error err = {0};
+
+    d->rc = store_warehouse_delete(d->f->c2, d->name, &err);
+    return NULL;
+}
+
+static void test_warehouse_delete_never_orphans_a_concurrent_namespace(void **state)
+{
+    struct sc_fx *f = *state;
+    int round;
+
+    /* A namespace created while its warehouse is deleted: either it exists (and the delete found
+     * the warehouse not empty) or the create failed; never a namespace without a warehouse. */
+    for (round = 0; round < 20; round++) {
+        char name[32];
+        struct wh_deleter d = {f, name, ST_INTERNAL};
+        struct error err = {0};
+        enum status rc;
+        pthread_t th;
+        int64_t id;
+
+        snprintf(name, sizeof(name), "w%d", round);
+        id = wh_new(f, name, "file:///w", NULL);
+        assert_int_equal(pthread_create(&th, NULL, delete_warehouse, &d), 0);
+        rc = store_ns_create(f->c, id, "db", "{}", &err);
+        pthread_join(th, NULL);
+        if (rc == ST_OK) {
+            assert_int_equal(d.rc, ST_CONFLICT);
+        } else {
+            assert_int_equal(rc, ST_NOT_FOUND);
+            assert_int_equal(err.type, ET_NO_SUCH_WAREHOUSE);
+            assert_int_equal(d.rc, ST_OK);
+        }
+    }
+    assert_int_equal(sc_query_int(f, "SELECT count(*) FROM namespaces n WHERE NOT EXISTS "
+                                     "(SELECT 1 FROM warehouses w WHERE w.id = n.warehouse_id)"),
+                     0);
+}
+
 /* --- idempotency --- */
 
 static void arm(struct sc_fx *f, struct store_conn *c, const char *key, const char *fp,
@@ -1062,7 +1441,8 @@ static void test_idem_second_request_replays(void **state)
     assert_record(f, "k", 0, "fp");
 
     /* Keys belong to a warehouse: the same key elsewhere is a different key. */
-    assert_int_equal(store_warehouse_ensure(f->c2, "wh2", "file:///srv/wh2", &w, &err), ST_OK);
+    assert_int_equal(store_warehouse_ensure(f->c2, "wh2", "file:///srv/wh2", NULL, &w, &err),
+                     ST_OK);
     rec.warehouse_id = w.id;
     store_conn_set_idem(f->c2, &rec);
     assert_int_equal(store_ns_create(f->c2, w.id, "a", "{}", &err), ST_OK);
@@ -1203,10 +1583,46 @@ static void test_idem_reads_do_not_consume(void **state)
     assert_int_equal(store_try_lease(f->c, 9, &held, &err), ST_OK);
     assert_int_equal(store_ping(f->c, &err), ST_OK);
     /* Creating a warehouse writes, but it is not the mutation the key guards. */
-    assert_int_equal(store_warehouse_ensure(f->c, "wh2", "file:///srv/wh2", &w, &err), ST_OK);
+    assert_int_equal(store_warehouse_ensure(f->c, "wh2", "file:///srv/wh2", NULL, &w, &err), ST_OK);
     store_warehouse_cleanup(&w);
     assert_false(store_conn_idem_consumed(f->c));
     assert_int_equal(n_records(f), 0);
+}
+
+static void test_idem_warehouse_delete_removes_records(void **state)
+{
+    struct sc_fx *f = *state;
+    struct store_idem rec = {0, "k", "fp", 0, NULL, NULL, later()}, r;
+    struct store_warehouse w;
+    struct error err = {0};
+    int64_t lake = wh_new(f, "lake", "file:///l", NULL);
+
+    /* Records in the warehouse, finished and pending, and one in another warehouse. */
+    rec.warehouse_id = lake;
+    rec.status = 404;
+    assert_int_equal(store_idem_finish(f->c, &rec, &err), ST_OK);
+    rec.key = "k2";
+    rec.status = 0;
+    store_conn_set_idem(f->c2, &rec);
+    assert_int_equal(store_ns_create(f->c2, lake, "gone", "{}", &err), ST_OK);
+    assert_true(store_conn_idem_consumed(f->c2));
+    assert_int_equal(store_ns_drop(f->c2, lake, "gone", NULL, NULL, NULL, &err), ST_OK);
+    assert_int_equal(finish(f, f->c, "k", "fp", 200, NULL, NULL, later()), ST_OK);
+    assert_int_equal(n_records(f), 3);
+
+    /* Warehouse operations are not the mutations a key guards: an armed connection keeps it. */
+    arm(f, f->c, "k3", "fp", later());
+    assert_int_equal(store_warehouse_set_storage(f->c, "lake", "{\"x\":\"y\"}", &err), ST_OK);
+    assert_int_equal(store_warehouse_create(f->c, "more", "file:///m", NULL, &w, &err), ST_OK);
+    store_warehouse_cleanup(&w);
+    assert_int_equal(store_warehouse_delete(f->c, "lake", &err), ST_OK);
+    assert_false(store_conn_idem_consumed(f->c));
+    store_conn_set_idem(f->c, NULL);
+
+    assert_int_equal(n_records(f), 1);
+    assert_record(f, "k", 200, "fp");
+    assert_int_equal(store_idem_get(f->c, lake, "k", clock_now_ms(), &r, &err), ST_NOT_FOUND);
+    assert_null(r.key);
 }
 
 static void *create_with_key(void *arg)
@@ -1416,6 +1832,15 @@ int sc_run(const struct sc_backend *b)
     const struct CMUnitTest tests[] = {
         T(test_ping),
         T(test_warehouse_ensure_and_get),
+        T(test_warehouse_create),
+        T(test_warehouse_create_rejects_bad_arguments),
+        T(test_warehouse_list_in_byte_order),
+        T(test_warehouse_list_empty),
+        T(test_warehouse_storage_round_trip),
+        T(test_warehouse_set_storage),
+        T(test_warehouse_ensure_keeps_storage),
+        T(test_warehouse_delete),
+        T(test_warehouse_delete_not_empty),
         T(test_ns_create_get),
         T(test_ns_list_children_only),
         T(test_ns_list_paging),
@@ -1432,12 +1857,14 @@ int sc_run(const struct sc_backend *b)
         T(test_concurrent_read_then_write),
         T(test_concurrent_multi_commits_in_opposite_orders),
         T(test_drop_never_orphans_a_concurrent_child),
+        T(test_warehouse_delete_never_orphans_a_concurrent_namespace),
         T(test_idem_armed_create_records_pending),
         T(test_idem_second_request_replays),
         T(test_idem_failed_mutation_records_nothing),
         T(test_idem_failed_multi_commit_records_nothing),
         T(test_idem_every_mutation_records),
         T(test_idem_reads_do_not_consume),
+        T(test_idem_warehouse_delete_removes_records),
         T(test_idem_racing_requests_apply_once),
         T(test_idem_finish_completes_own_pending),
         T(test_idem_finish_inserts_when_nothing_changed),

@@ -24,12 +24,16 @@
 
 #include "core/alloc.h"
 #include "core/clock.h"
+#include "store/backend.h"
 #include "store/store.h"
 #include "store_contract.h"
 
+/* The migrations this build embeds (cmake/embed_migrations.cmake), to make older schemas. */
+extern const struct store_migration store_migrations_postgres[];
+
 #define NS_SEP "\x1f"
 /* The number of files in src/store/migrations/postgres. */
-#define N_MIGRATIONS 2
+#define N_MIGRATIONS 3
 
 static const char *base_url;
 static PGconn *admin; /* the test's own connection, for setup and checks */
@@ -272,6 +276,93 @@ static void test_concurrent_open_migrates_once(void **state)
             fail_msg("opener %d: %d %s", i, o[i].rc, o[i].msg);
     assert_int_equal(query_int(schema, "SELECT count(*) FROM schema_migrations"), N_MIGRATIONS);
     assert_int_equal(query_int(schema, "SELECT count(*) FROM warehouses"), 0);
+    drop_schema(schema);
+    free(url);
+}
+
+/*
+ * make_schema_at creates a schema as a build whose newest migration was
+ * version v left it: the embedded migrations up to v, applied and recorded
+ * as store_open does. Returns the URL that selects it (owned).
+ */
+static char *make_schema_at(char *schema, size_t n, int v)
+{
+    const struct store_migration *m;
+
+    new_schema(schema, n);
+    admin_exec(schema, "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, "
+                       "applied_ms BIGINT NOT NULL)");
+    for (m = store_migrations_postgres; m->sql && m->version <= v; m++) {
+        char *rec = xasprintf("INSERT INTO schema_migrations VALUES (%d, 1)", m->version);
+
+        admin_exec(schema, m->sql);
+        admin_exec(schema, rec);
+        free(rec);
+    }
+    assert_int_equal(query_int(schema, "SELECT max(version) FROM schema_migrations"), v);
+    return schema_url(schema);
+}
+
+static void test_upgrade_from_version_2(void **state)
+{
+    struct store_warehouse w, *list = NULL;
+    struct store *st = NULL;
+    struct store_conn *c = NULL;
+    struct error err = {0};
+    struct store_idem r;
+    char schema[64], *url, *props = NULL;
+    size_t n = 0;
+
+    /* A catalog written by a build before warehouses had storage settings. */
+    (void)state;
+    url = make_schema_at(schema, sizeof(schema), 2);
+    admin_exec(schema,
+               "INSERT INTO warehouses (id, name, location, created_ms) "
+               "VALUES (7, 'old', 'file:///old', 1234);"
+               "SELECT setval('warehouses_id_seq', 7);"
+               "INSERT INTO namespaces (warehouse_id, name, parent, properties, created_ms) "
+               "VALUES (7, 'db', '', '{\"k\":\"v\"}', 5);"
+               "INSERT INTO idempotency (warehouse_id, key, fingerprint, status, "
+               "created_ms, expires_ms) VALUES (7, 'key', 'fp', 201, 5, "
+               "9223372036854775807)");
+    assert_int_equal(query_int(schema, "SELECT count(*) FROM information_schema.columns "
+                                       "WHERE table_schema = current_schema() "
+                                       "AND table_name = 'warehouses' AND column_name = 'storage'"),
+                     0);
+
+    assert_int_equal(store_open(url, &st, &err), ST_OK);
+    assert_int_equal(store_connect(st, &c, &err), ST_OK);
+    assert_int_equal(query_int(schema, "SELECT max(version) FROM schema_migrations"), N_MIGRATIONS);
+    /* The old warehouse is all there, with no storage settings. */
+    assert_int_equal(store_warehouse_get(c, "old", &w, &err), ST_OK);
+    assert_int_equal(w.id, 7);
+    assert_string_equal(w.location, "file:///old");
+    assert_string_equal(w.storage, "{}");
+    assert_int_equal(w.created_ms, 1234);
+    store_warehouse_cleanup(&w);
+    assert_int_equal(store_ns_get(c, 7, "db", &props, &err), ST_OK);
+    sc_assert_json_eq(props, "{\"k\":\"v\"}");
+    free(props);
+    assert_int_equal(store_idem_get(c, 7, "key", clock_now_ms(), &r, &err), ST_OK);
+    assert_int_equal(r.status, 201);
+    store_idem_cleanup(&r);
+
+    /* And the new operations work on it. */
+    assert_int_equal(store_warehouse_set_storage(c, "old", "{\"type\":\"s3\"}", &err), ST_OK);
+    assert_int_equal(store_warehouse_ensure(c, "old", "file:///x", NULL, &w, &err), ST_OK);
+    assert_string_equal(w.storage, "{\"type\":\"s3\"}");
+    store_warehouse_cleanup(&w);
+    assert_int_equal(store_warehouse_delete(c, "old", &err), ST_CONFLICT);
+    assert_int_equal(store_warehouse_create(c, "new", "file:///new", NULL, &w, &err), ST_OK);
+    assert_true(w.id != 7);
+    store_warehouse_cleanup(&w);
+    assert_int_equal(store_warehouse_list(c, &list, &n, &err), ST_OK);
+    assert_int_equal(n, 2);
+    assert_string_equal(list[0].name, "new");
+    assert_string_equal(list[1].name, "old");
+    store_warehouse_list_free(list, n);
+    store_disconnect(c);
+    store_close(st);
     drop_schema(schema);
     free(url);
 }
@@ -607,6 +698,41 @@ static void test_change_hints_on_commit(void **state)
     }
 }
 
+static void test_warehouse_changes_publish_hints(void **state)
+{
+    struct sc_fx *f = *state;
+    struct store_warehouse w;
+    struct error err = {0};
+    char name[80], *h;
+
+    /* The schema name keeps this warehouse apart from any other database user's. */
+    snprintf(name, sizeof(name), "wh_%s", pgx(f)->schema);
+    assert_int_equal(store_listen(f->c2, &err), ST_OK);
+    assert_int_equal(store_warehouse_create(f->c, name, "file:///w", NULL, &w, &err), ST_OK);
+    h = xasprintf("warehouse:%lld::", (long long)w.id);
+    store_warehouse_cleanup(&w);
+    assert_int_equal(collect(f->c2, 300, h, NULL), 1);
+
+    /* Failures change nothing and publish nothing. */
+    assert_int_equal(store_warehouse_create(f->c, name, "file:///w", NULL, &w, &err), ST_EXISTS);
+    assert_int_equal(store_warehouse_set_storage(f->c, "nope", "{}", &err), ST_NOT_FOUND);
+    assert_int_equal(store_warehouse_delete(f->c, "nope", &err), ST_NOT_FOUND);
+    assert_int_equal(collect(f->c2, 200, h, NULL), 0);
+
+    assert_int_equal(store_warehouse_set_storage(f->c, name, "{\"type\":\"s3\"}", &err), ST_OK);
+    assert_int_equal(collect(f->c2, 300, h, NULL), 1);
+    assert_int_equal(store_warehouse_delete(f->c, name, &err), ST_OK);
+    assert_int_equal(collect(f->c2, 300, h, NULL), 1);
+    free(h);
+
+    /* A delete refused because of a namespace publishes nothing either. */
+    h = xasprintf("warehouse:%lld::", (long long)f->wh);
+    sc_ns_new(f, "db");
+    assert_int_equal(store_warehouse_delete(f->c, "wh", &err), ST_CONFLICT);
+    assert_int_equal(collect(f->c2, 200, h, NULL), 0);
+    free(h);
+}
+
 static void test_change_hint_too_long_names_whole_warehouse(void **state)
 {
     struct sc_fx *f = *state;
@@ -683,6 +809,7 @@ int main(void)
         T(test_open_url_forms),
         T(test_migrations_applied_once),
         T(test_concurrent_open_migrates_once),
+        T(test_upgrade_from_version_2),
         T(test_unstorable_names_are_invalid),
         T(test_statement_timeout_is_unavailable),
         T(test_killed_session_reconnects),
@@ -690,6 +817,7 @@ int main(void)
         T(test_lease_exclusive_until_holder_goes),
         T(test_lease_after_session_loss),
         T(test_change_hints_on_commit),
+        T(test_warehouse_changes_publish_hints),
         T(test_change_hint_too_long_names_whole_warehouse),
         T(test_poll_waits_and_returns_empty),
     };

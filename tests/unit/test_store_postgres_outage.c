@@ -145,7 +145,7 @@ static void test_outage_then_recovery(void **state)
     assert_int_equal(store_connect(st, &c, &err), ST_OK);
     assert_int_equal(store_connect(st, &listener, &err), ST_OK);
     assert_int_equal(store_connect(st, &leaser, &err), ST_OK);
-    assert_int_equal(store_warehouse_ensure(c, "wh", "file:///srv/wh", &w, &err), ST_OK);
+    assert_int_equal(store_warehouse_ensure(c, "wh", "file:///srv/wh", NULL, &w, &err), ST_OK);
     it.warehouse_id = w.id;
     assert_int_equal(store_ns_create(c, w.id, "db", "{}", &err), ST_OK);
     assert_int_equal(store_obj_commit(c, &it, 1, NULL, NULL, &err), ST_OK);
@@ -170,6 +170,19 @@ static void test_outage_then_recovery(void **state)
     it.new_location = "l2";
     expect_unavailable(store_obj_commit(c, &it, 1, NULL, NULL, &err), &err);
     expect_unavailable(store_ping(c, &err), &err);
+    {
+        struct store_warehouse w2, *list = NULL;
+
+        expect_unavailable(store_warehouse_get(c, "wh", &w2, &err), &err);
+        assert_null(w2.name);
+        expect_unavailable(store_warehouse_create(c, "during", "file:///d", NULL, &w2, &err), &err);
+        assert_null(w2.name);
+        expect_unavailable(store_warehouse_list(c, &list, &n, &err), &err);
+        assert_null(list);
+        assert_int_equal(n, 0);
+        expect_unavailable(store_warehouse_set_storage(c, "wh", "{\"a\":\"b\"}", &err), &err);
+        expect_unavailable(store_warehouse_delete(c, "wh", &err), &err);
+    }
     expect_unavailable(store_try_lease(leaser, 7, &held, &err), &err);
     assert_false(held);
     expect_unavailable(store_poll_changes(listener, 100, &got, &n, &err), &err);
@@ -183,6 +196,16 @@ static void test_outage_then_recovery(void **state)
     wait_ready(c);
     assert_int_equal(ns_exists(c, w.id, "db", &err), ST_OK);
     assert_int_equal(ns_exists(c, w.id, "during", &err), ST_NOT_FOUND);
+    {
+        struct store_warehouse *list = NULL;
+
+        /* Nothing the warehouse calls asked for happened. */
+        assert_int_equal(store_warehouse_list(c, &list, &n, &err), ST_OK);
+        assert_int_equal(n, 1);
+        assert_string_equal(list[0].name, "wh");
+        assert_string_equal(list[0].storage, "{}");
+        store_warehouse_list_free(list, n);
+    }
     {
         struct store_obj o;
 
@@ -240,7 +263,7 @@ static void test_restart_while_idle_is_invisible(void **state)
     assert_int_equal(store_open(server_url, &st, &err), ST_OK);
     assert_int_equal(store_connect(st, &c, &err), ST_OK);
     assert_int_equal(store_connect(st, &c2, &err), ST_OK);
-    assert_int_equal(store_warehouse_ensure(c, "wh", "file:///srv/wh", &w, &err), ST_OK);
+    assert_int_equal(store_warehouse_ensure(c, "wh", "file:///srv/wh", NULL, &w, &err), ST_OK);
 
     /* A quick restart while the connections sit idle: their next calls just work. */
     assert_int_equal(run_script("halt"), 0);

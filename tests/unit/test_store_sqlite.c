@@ -22,11 +22,15 @@
 
 #include "core/alloc.h"
 #include "core/clock.h"
+#include "store/backend.h"
 #include "store/store.h"
 #include "store_contract.h"
 
+/* The migrations this build embeds (cmake/embed_migrations.cmake), to make older databases. */
+extern const struct store_migration store_migrations_sqlite[];
+
 /* The number of files in src/store/migrations/sqlite. */
-#define N_MIGRATIONS 2
+#define N_MIGRATIONS 3
 #define HOUR_MS (3600 * 1000)
 
 /* What the opener keeps per test: a fresh database in a fresh temp directory. */
@@ -315,7 +319,8 @@ static void test_upgrade_from_first_schema(void **state)
                      0);
     assert_int_equal(store_open(sq(f)->db_path, &st, &err), ST_OK);
     assert_int_equal(store_connect(st, &c, &err), ST_OK);
-    assert_int_equal(query_int(sq(f)->db_path, "SELECT max(version) FROM schema_migrations"), 2);
+    assert_int_equal(query_int(sq(f)->db_path, "SELECT max(version) FROM schema_migrations"),
+                     N_MIGRATIONS);
     assert_int_equal(store_idem_finish(c, &rec, &err), ST_OK);
     assert_int_equal(store_idem_get(f->c, f->wh, "k", clock_now_ms(), &r, &err), ST_OK);
     assert_int_equal(r.status, 204);
@@ -323,6 +328,87 @@ static void test_upgrade_from_first_schema(void **state)
     store_idem_cleanup(&r);
     store_disconnect(c);
     store_close(st);
+}
+
+/*
+ * make_db_at creates the database file path as a build whose newest
+ * migration was version v left it: the embedded migrations up to v, applied
+ * and recorded as store_open does.
+ */
+static void make_db_at(const char *path, int v)
+{
+    const struct store_migration *m;
+
+    exec_raw(path, "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_ms "
+                   "INTEGER)");
+    for (m = store_migrations_sqlite; m->sql && m->version <= v; m++) {
+        char *rec = xasprintf("INSERT INTO schema_migrations VALUES (%d, 1)", m->version);
+
+        exec_raw(path, m->sql);
+        exec_raw(path, rec);
+        free(rec);
+    }
+    assert_int_equal(query_int(path, "SELECT max(version) FROM schema_migrations"), v);
+}
+
+static void test_upgrade_from_version_2(void **state)
+{
+    struct sc_fx *f = *state;
+    char *path = xasprintf("%s/v2.db", sq(f)->dir);
+    struct store_warehouse w, *list = NULL;
+    struct store *st = NULL;
+    struct store_conn *c = NULL;
+    struct store_idem r;
+    struct error err = {0};
+    char *props = NULL;
+    size_t n = 0;
+
+    /* A catalog written by a build before warehouses had storage settings. */
+    make_db_at(path, 2);
+    exec_raw(path, "INSERT INTO warehouses (id, name, location, created_ms) "
+                   "VALUES (7, 'old', 'file:///old', 1234);"
+                   "INSERT INTO namespaces (warehouse_id, name, parent, properties, created_ms) "
+                   "VALUES (7, 'db', '', '{\"k\":\"v\"}', 5);"
+                   "INSERT INTO idempotency (warehouse_id, key, fingerprint, status, created_ms, "
+                   "expires_ms) VALUES (7, 'key', 'fp', 201, 5, 9223372036854775807)");
+    assert_int_equal(query_int(path, "SELECT count(*) FROM pragma_table_info('warehouses') "
+                                     "WHERE name = 'storage'"),
+                     0);
+
+    assert_int_equal(store_open(path, &st, &err), ST_OK);
+    assert_int_equal(store_connect(st, &c, &err), ST_OK);
+    assert_int_equal(query_int(path, "SELECT max(version) FROM schema_migrations"), N_MIGRATIONS);
+    /* The old warehouse is all there, with no storage settings. */
+    assert_int_equal(store_warehouse_get(c, "old", &w, &err), ST_OK);
+    assert_int_equal(w.id, 7);
+    assert_string_equal(w.location, "file:///old");
+    assert_string_equal(w.storage, "{}");
+    assert_int_equal(w.created_ms, 1234);
+    store_warehouse_cleanup(&w);
+    assert_int_equal(store_ns_get(c, 7, "db", &props, &err), ST_OK);
+    sc_assert_json_eq(props, "{\"k\":\"v\"}");
+    free(props);
+    assert_int_equal(store_idem_get(c, 7, "key", clock_now_ms(), &r, &err), ST_OK);
+    assert_int_equal(r.status, 201);
+    store_idem_cleanup(&r);
+
+    /* And the new operations work on it. */
+    assert_int_equal(store_warehouse_set_storage(c, "old", "{\"type\":\"s3\"}", &err), ST_OK);
+    assert_int_equal(store_warehouse_ensure(c, "old", "file:///x", NULL, &w, &err), ST_OK);
+    assert_string_equal(w.storage, "{\"type\":\"s3\"}");
+    store_warehouse_cleanup(&w);
+    assert_int_equal(store_warehouse_delete(c, "old", &err), ST_CONFLICT);
+    assert_int_equal(store_warehouse_create(c, "new", "file:///new", NULL, &w, &err), ST_OK);
+    assert_true(w.id != 7);
+    store_warehouse_cleanup(&w);
+    assert_int_equal(store_warehouse_list(c, &list, &n, &err), ST_OK);
+    assert_int_equal(n, 2);
+    assert_string_equal(list[0].name, "new");
+    assert_string_equal(list[1].name, "old");
+    store_warehouse_list_free(list, n);
+    store_disconnect(c);
+    store_close(st);
+    free(path);
 }
 
 /* --- node coordination: trivial on one file --- */
@@ -359,6 +445,7 @@ int main(void)
         T(test_concurrent_open_migrates_once),
         T(test_busy_database_is_unavailable),
         T(test_upgrade_from_first_schema),
+        T(test_upgrade_from_version_2),
         T(test_coordination_is_trivial),
     };
     int failed;
