@@ -981,10 +981,13 @@ static enum status batch_round(struct gcs *g, struct batch_item *items, size_t n
     char *body, *url, *what;
     enum status rc;
 
-    /* '=' never occurs in an encoded path, so the boundary cannot occur in a part. */
-    snprintf(boundary, sizeof(boundary), "==serac_batch_%lx_%lx==", (unsigned long)clock_mono_ns(),
+    /*
+     * No line of a part starts with "--" (the lines are an encoded request
+     * line, MIME headers and blanks), so no part can hold the delimiter.
+     */
+    snprintf(boundary, sizeof(boundary), "serac_batch_%lx_%lx", (unsigned long)clock_mono_ns(),
              __atomic_add_fetch(&seq, 1, __ATOMIC_RELAXED));
-    snprintf(ctype, sizeof(ctype), "multipart/mixed; boundary=\"%s\"", boundary);
+    snprintf(ctype, sizeof(ctype), "multipart/mixed; boundary=%s", boundary);
     struct httpc_header hdrs[] = {{"Content-Type", ctype}};
     body = batch_body(g, boundary, items, idx, n);
     url = xasprintf("%s/batch/storage/v1", g->endpoint);
@@ -1079,42 +1082,70 @@ static enum status gcs_remove_many(struct fileio *io, const char *const *locatio
 
 /* --- copy (objects: rewrite) --- */
 
+/* rewrite_url returns (owned) the rewriteTo URL from s to d, resuming at token if given. */
+static char *rewrite_url(const struct gcs *g, const struct gcs_loc *s, const struct gcs_loc *d,
+                         const char *token)
+{
+    struct buf u;
+
+    buf_init(&u, 0);
+    (void)buf_puts(&u, g->endpoint);
+    object_path(&u, s);
+    (void)buf_puts(&u, "/rewriteTo/b/");
+    pct_encode(&u, d->bucket);
+    (void)buf_puts(&u, "/o/");
+    pct_encode(&u, d->name);
+    if (token) {
+        (void)buf_puts(&u, "?rewriteToken=");
+        pct_encode(&u, token);
+    }
+    return buf_take(&u);
+}
+
+/*
+ * rewrite_step reads one rewrite answer: *done when the copy is complete,
+ * else *token (owned) to resume with.
+ */
+static enum status rewrite_step(struct gcs *g, const char *what, const struct httpc_response *resp,
+                                bool *done, char **token, struct error *err)
+{
+    json_t *root = json_loadb(resp->body ? resp->body : "", resp->body_len, 0, NULL);
+    const char *t = json_string_value(json_object_get(root, "rewriteToken"));
+
+    *done = json_is_true(json_object_get(root, "done"));
+    *token = !*done && t && *t ? xstrdup(t) : NULL;
+    json_decref(root);
+    if (!*done && !*token)
+        return error_set(err, ST_IO, ET_NONE, "%s: %s: answer neither done nor resumable", g->who,
+                         what);
+    return ST_OK;
+}
+
 static enum status gcs_copy(struct fileio *io, const char *from, const char *to, struct error *err)
 {
     static const struct httpc_header hdrs[] = {{"Content-Type", "application/json"}};
     struct gcs *g = io->impl;
     struct gcs_loc s = {0}, d = {0};
     struct httpc_response resp = {0};
-    char *token = NULL, *what = NULL;
+    char *token = NULL, *what = NULL, *url;
+    bool done = false;
     enum status rc;
 
     if ((rc = gcs_parse(from, true, &s, err)) || (rc = gcs_parse(to, true, &d, err)))
         goto out;
     what = xasprintf("copy %s to %s", from, to);
     /* A large or cross-location copy takes several calls, each resuming with rewriteToken. */
-    for (unsigned calls = 0;; calls++) {
-        struct buf u;
-        json_t *root;
-        bool done;
-
+    for (unsigned calls = 0; !done; calls++) {
         if (calls == GCS_REWRITE_CALLS_MAX) {
             rc = error_set(err, ST_IO, ET_NONE, "%s: %s did not finish", g->who, what);
             break;
         }
-        buf_init(&u, 0);
-        (void)buf_puts(&u, g->endpoint);
-        object_path(&u, &s);
-        (void)buf_puts(&u, "/rewriteTo/b/");
-        pct_encode(&u, d.bucket);
-        (void)buf_puts(&u, "/o/");
-        pct_encode(&u, d.name);
-        if (token) {
-            (void)buf_puts(&u, "?rewriteToken=");
-            pct_encode(&u, token);
-        }
+        url = rewrite_url(g, &s, &d, token);
+        free(token);
+        token = NULL;
         httpc_response_cleanup(&resp);
-        rc = gcs_send(g, true, "POST", u.data, hdrs, 1, "{}", 2, GCS_SMALL_MAX, &resp, NULL, err);
-        buf_cleanup(&u);
+        rc = gcs_send(g, true, "POST", url, hdrs, 1, "{}", 2, GCS_SMALL_MAX, &resp, NULL, err);
+        free(url);
         if (rc)
             break;
         if (resp.status == 404) {
@@ -1128,23 +1159,8 @@ static enum status gcs_copy(struct fileio *io, const char *from, const char *to,
             rc = http_error(g, what, s.bucket, &resp, err);
             break;
         }
-        root = json_loadb(resp.body ? resp.body : "", resp.body_len, 0, NULL);
-        done = json_is_true(json_object_get(root, "done"));
-        free(token);
-        token = NULL;
-        if (!done) {
-            const char *t = json_string_value(json_object_get(root, "rewriteToken"));
-
-            token = t && *t ? xstrdup(t) : NULL;
-        }
-        json_decref(root);
-        if (done)
+        if ((rc = rewrite_step(g, what, &resp, &done, &token, err)))
             break;
-        if (!token) {
-            rc = error_set(err, ST_IO, ET_NONE, "%s: %s: answer neither done nor resumable", g->who,
-                           what);
-            break;
-        }
     }
 out:
     httpc_response_cleanup(&resp);
