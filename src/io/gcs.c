@@ -439,9 +439,9 @@ static enum status gcs_send(struct gcs *g, bool with_auth, const char *method, c
     enum status rc = ST_INTERNAL;
     unsigned attempt;
 
+    memset(resp, 0, sizeof(*resp));
     if (n_hdrs > 6)
         return error_set(err, ST_INTERNAL, ET_INTERNAL, "gcs_send: too many headers");
-    memset(resp, 0, sizeof(*resp));
     error_clear(&herr);
     for (attempt = 1;; attempt++) {
         char *token = NULL, *auth = NULL;

@@ -6,7 +6,11 @@
  * has no multi-object delete, and the emulator the tests use
  * (fsouza/fake-gcs-server) supports the XML API poorly. The JSON API also
  * gives create-only writes (ifGenerationMatch=0), server-side copies
- * (rewriteTo) and batches of up to 100 deletes per request.
+ * (rewriteTo, resumed with rewriteToken) and batches of up to 100 deletes per
+ * request (parts answered 429/5xx are sent again; a store without the batch
+ * endpoint gets one DELETE per object). A create-only write whose answer was
+ * lost and whose retry meets 412 reads the object back: the same bytes mean
+ * the first try landed, and the write succeeds.
  *
  * Authentication, one of:
  *   - a service-account key (the JSON file Google hands out): serac signs a
