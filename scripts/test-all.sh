@@ -33,18 +33,33 @@ pg_stop() {
   [ -n "$PG_DIR" ] && { sh scripts/pg-test-server.sh stop "$PG_DIR" || echo "could not stop PostgreSQL in $PG_DIR"; }
   PG_DIR=""; unset SERAC_TEST_PG_URL
 }
-trap pg_stop EXIT
 pg_start() { # exports SERAC_TEST_PG_URL for a fresh throwaway PostgreSQL
   local out; out=$(python3 tests/lib/pg_server.py start) || return 1
   export SERAC_TEST_PG_URL; SERAC_TEST_PG_URL=$(echo "$out" | sed -n 1p); PG_DIR=$(echo "$out" | sed -n 2p)
   echo "PostgreSQL for the store tests: $SERAC_TEST_PG_URL"
 }
 
-ctest_suite() { # name dir (runs with a throwaway PostgreSQL, so the PostgreSQL store tests run too)
+MOTO_DIR=""; GCS_DIR=""
+stores_stop() {
+  [ -n "$MOTO_DIR" ] && sh scripts/moto-server.sh stop "$MOTO_DIR" >/dev/null 2>&1
+  [ -n "$GCS_DIR" ] && sh scripts/fake-gcs-server.sh stop "$GCS_DIR" >/dev/null 2>&1
+  MOTO_DIR=""; GCS_DIR=""; unset SERAC_TEST_S3_ENDPOINT SERAC_TEST_GCS_ENDPOINT SERAC_TEST_GCS_DIR
+}
+trap 'pg_stop; stores_stop' EXIT
+stores_start() { # exports SERAC_TEST_S3_ENDPOINT (moto) and SERAC_TEST_GCS_ENDPOINT (fake-gcs-server)
+  MOTO_DIR=$(mktemp -d "${TMPDIR:-/tmp}/serac-moto.XXXXXX")
+  eval "$(sh scripts/moto-server.sh start "$MOTO_DIR")" || return 1
+  local g; g=$(sh scripts/fake-gcs-server.sh start) || return 1
+  eval "$g"; GCS_DIR=$SERAC_TEST_GCS_DIR
+  echo "S3 (moto) for the store tests: $SERAC_TEST_S3_ENDPOINT; GCS emulator: $SERAC_TEST_GCS_ENDPOINT"
+}
+
+ctest_suite() { # name dir (with a throwaway PostgreSQL, moto and GCS emulator, so their tests run too)
   local name=$1 dir=$2 out
   pg_start || { echo "could not start PostgreSQL (scripts/pg-test-server.sh)"; record "$name" 0 1; return; }
+  stores_start || { echo "could not start moto or fake-gcs-server"; pg_stop; stores_stop; record "$name" 0 1; return; }
   out=$(cd "$dir" && ctest --output-on-failure 2>&1); local rc=$?
-  pg_stop
+  pg_stop; stores_stop
   echo "$out" | tail -n 40
   local line; line=$(echo "$out" | grep -E 'tests passed, [0-9]+ tests failed out of' | tail -1)
   local total failed

@@ -25,6 +25,7 @@ bool api_begin(struct http_request *req, struct http_response *res, struct api_c
     if (strncmp(req->route, "/v1/{prefix}/", 13) == 0)
         p++;
     rc = api_resolve_warehouse(req, c->ctx, &c->wh, &c->err);
+    catalog_set_delegation(c->ctx, http_header(req, "X-Iceberg-Access-Delegation"));
     if (!rc && (flags & CALL_NS))
         rc = api_decode_namespace(req->params[p++], c->ctx->cat->opts.namespace_separator, &c->ns,
                                   &c->err);

@@ -104,7 +104,14 @@ void api_table_register(struct http_request *req, struct http_response *res);
 void api_table_rename(struct http_request *req, struct http_response *res);
 void api_table_metrics(struct http_request *req, struct http_response *res);
 void api_table_credentials(struct http_request *req, struct http_response *res);
+void api_table_sign(struct http_request *req, struct http_response *res);
 void api_transaction_commit(struct http_request *req, struct http_response *res);
+
+void api_wh_list(struct http_request *req, struct http_response *res);
+void api_wh_create(struct http_request *req, struct http_response *res);
+void api_wh_get(struct http_request *req, struct http_response *res);
+void api_wh_delete(struct http_request *req, struct http_response *res);
+void api_wh_set_storage(struct http_request *req, struct http_response *res);
 
 void api_view_list(struct http_request *req, struct http_response *res);
 void api_view_create(struct http_request *req, struct http_response *res);

@@ -45,6 +45,7 @@ IDEMPOTENT(api_view_register)
         {"POST", P NS "/register", api_table_register_idem}, {"GET", P TBL, api_table_load},       \
         {"POST", P TBL, api_table_commit_idem}, {"DELETE", P TBL, api_table_drop_idem},            \
         {"HEAD", P TBL, api_table_exists}, {"GET", P TBL "/credentials", api_table_credentials},   \
+        {"POST", P TBL "/sign", api_table_sign},                                                   \
         {"POST", P "/tables/rename", api_table_rename_idem},                                       \
         {"POST", P TBL "/metrics", api_table_metrics},                                             \
         {"POST", P "/transactions/commit", api_transaction_commit_idem},                           \
@@ -60,6 +61,11 @@ static const struct http_route routes[] = {
     {"GET", "/v1/config", api_config},
     {"GET", "/health/live", api_health_live},
     {"GET", "/health/ready", api_health_ready},
+    {"GET", "/management/v1/warehouses", api_wh_list},
+    {"POST", "/management/v1/warehouses", api_wh_create},
+    {"GET", "/management/v1/warehouses/{warehouse}", api_wh_get},
+    {"DELETE", "/management/v1/warehouses/{warehouse}", api_wh_delete},
+    {"PUT", "/management/v1/warehouses/{warehouse}/storage", api_wh_set_storage},
     ICEBERG_ROUTES("/v1"),
     ICEBERG_ROUTES("/v1/{prefix}"),
     {NULL, NULL, NULL},

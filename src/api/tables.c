@@ -109,3 +109,21 @@ void api_table_credentials(struct http_request *req, struct http_response *res)
 out:
     api_end(&c);
 }
+
+void api_table_sign(struct http_request *req, struct http_response *res)
+{
+    struct api_call c;
+    json_t *out = NULL;
+
+    if (!api_begin(req, res, &c, CALL_NS | CALL_NAME | CALL_BODY))
+        goto out;
+    if (catalog_table_sign(c.ctx, &c.wh, c.ns, c.name, c.body, &out, &c.err)) {
+        api_fail(res, &c);
+    } else {
+        http_response_json(res, 200, out);
+        /* A signature is for one request at one time (spec: private or no-cache). */
+        http_response_header(res, "Cache-Control", "no-cache");
+    }
+out:
+    api_end(&c);
+}

@@ -12,6 +12,36 @@
 #include "core/gz.h"
 #include "core/log.h"
 #include "catalog/internal.h"
+#include "catalog/storage.h"
+#include "core/jsonx.h"
+
+/* json_text_equal compares two JSON texts by value (unparsable text is unequal). */
+static bool json_text_equal(const char *a, const char *b)
+{
+    json_t *ja = a ? json_loads(a, 0, NULL) : NULL, *jb = b ? json_loads(b, 0, NULL) : NULL;
+    bool eq = ja && jb && json_equal(ja, jb);
+
+    json_decref(ja);
+    json_decref(jb);
+    return eq;
+}
+
+/* check_settings refuses to start with default-warehouse storage settings that cannot work. */
+static enum status check_settings(const struct catalog_options *opts, struct error *err)
+{
+    struct storage_settings st;
+    json_t *settings = NULL;
+    enum status rc;
+
+    rc = jsonx_parse_object(opts->warehouse_storage, strlen(opts->warehouse_storage), &settings,
+                            err);
+    if (rc)
+        return error_wrap(err, ST_INVALID, ET_BAD_REQUEST, "Invalid warehouse-storage setting");
+    rc = storage_parse(opts->warehouse_name, opts->warehouse_location, settings, &st, err);
+    storage_settings_cleanup(&st);
+    json_decref(settings);
+    return rc;
+}
 
 enum status catalog_open(const struct catalog_options *opts, struct catalog **out,
                          struct error *err)
@@ -36,17 +66,24 @@ enum status catalog_open(const struct catalog_options *opts, struct catalog **ou
     pthread_cond_init(&cat->jobs_wake, NULL);
     for (int i = 0; i < CATALOG_COMMIT_LOCKS; i++)
         pthread_mutex_init(&cat->commit_locks[i], NULL);
-    cat->io = fileio_local_new();
+    cat->storage = xcalloc(1, sizeof(*cat->storage));
+    storage_registry_init(cat->storage);
+    if (opts->warehouse_storage && (rc = check_settings(opts, err)))
+        goto out;
     if ((rc = store_open(opts->store_url, &cat->store, err)))
         goto out;
     if ((rc = store_connect(cat->store, &conn, err)))
         goto out;
-    if ((rc = store_warehouse_ensure(conn, opts->warehouse_name, opts->warehouse_location, &wh,
-                                     err)))
+    if ((rc = store_warehouse_ensure(conn, opts->warehouse_name, opts->warehouse_location,
+                                     opts->warehouse_storage, &wh, err)))
         goto out;
     if (strcmp(wh.location, opts->warehouse_location) != 0)
         log_warn("warehouse '%s' keeps its stored location %s (configured: %s)", wh.name,
                  wh.location, opts->warehouse_location);
+    /* The configuration is the truth for the default warehouse's storage settings. */
+    if (opts->warehouse_storage && !json_text_equal(wh.storage, opts->warehouse_storage) &&
+        (rc = store_warehouse_set_storage(conn, wh.name, opts->warehouse_storage, err)))
+        goto out;
     rc = ST_OK;
 out:
     store_warehouse_cleanup(&wh);
@@ -68,7 +105,10 @@ void catalog_close(struct catalog *cat)
     pthread_cond_destroy(&cat->jobs_wake);
     if (cat->store)
         store_close(cat->store);
-    fileio_free(cat->io);
+    if (cat->storage) {
+        storage_registry_cleanup(cat->storage);
+        free(cat->storage);
+    }
     for (int i = 0; i < CATALOG_COMMIT_LOCKS; i++)
         pthread_mutex_destroy(&cat->commit_locks[i]);
     free(cat);
@@ -80,6 +120,7 @@ enum status catalog_ctx_open(struct catalog *cat, struct catalog_ctx **out, stru
     enum status rc;
 
     ctx->cat = cat;
+    ctx->io = cat->storage->local;
     if ((rc = store_connect(cat->store, &ctx->conn, err))) {
         free(ctx);
         ctx = NULL;
@@ -119,7 +160,20 @@ enum status catalog_wh_resolve(struct catalog_ctx *ctx, const char *name, struct
     out->id = w.id;
     out->name = w.name;
     out->location = w.location;
+    rc = storage_registry_get(ctx->cat->storage, w.id, w.name, w.location, w.storage, &out->storage,
+                              err);
+    free(w.storage);
+    if (rc) {
+        catalog_wh_cleanup(out);
+        return rc;
+    }
+    ctx->io = out->storage->io;
     return ST_OK;
+}
+
+void catalog_set_delegation(struct catalog_ctx *ctx, const char *header)
+{
+    ctx->delegation = storage_parse_delegation(header);
 }
 
 void catalog_wh_cleanup(struct catalog_wh *wh)
@@ -387,7 +441,7 @@ enum status catalog_write_metadata(struct catalog_ctx *ctx, const char *location
 
     if (ends_with(location, ".gz.metadata.json") && (rc = gz_compress(text, len, &gz, &len, err)))
         return rc;
-    rc = fileio_write(ctx->cat->io, location, gz ? gz : text, len, true, err);
+    rc = fileio_write(ctx->io, location, gz ? gz : text, len, true, err);
     free(gz);
     if (rc)
         return catalog_fail_io(err, "Failed to write metadata file", location);
@@ -399,7 +453,7 @@ enum status catalog_read_metadata(struct catalog_ctx *ctx, const char *location,
 {
     size_t max = ctx->cat->opts.max_metadata_bytes;
     char *raw = NULL;
-    enum status rc = fileio_read(ctx->cat->io, location, max, &raw, len, err);
+    enum status rc = fileio_read(ctx->io, location, max, &raw, len, err);
 
     *text = NULL;
     if (rc == ST_NOT_FOUND)

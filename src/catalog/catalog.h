@@ -27,6 +27,7 @@ struct catalog_options {
     const char *store_url;           /* e.g. "sqlite:serac-data/catalog.db" */
     const char *warehouse_name;      /* the default warehouse's name, "default" */
     const char *warehouse_location;  /* its base location, e.g. "file:///srv/serac/warehouse" */
+    const char *warehouse_storage;   /* its storage settings (JSON object text); NULL = as stored */
     size_t max_metadata_bytes;       /* cap on metadata files read (register, load) */
     unsigned commit_attempts;        /* compare-and-swap attempts per commit (>= 1) */
     unsigned default_page_size;      /* page size when a client sends pageToken but no pageSize */
@@ -37,10 +38,13 @@ struct catalog_options {
     int64_t request_timeout_ms;      /* store statements of one request; 0 = no limit */
 };
 
+struct storage_registry;
+struct storage_entry;
+
 struct catalog {
     struct catalog_options opts;
     struct store *store;
-    struct fileio *io;
+    struct storage_registry *storage; /* a fileio per warehouse, built from its settings */
     /*
      * Commits to one table within this process run one at a time: the stripe
      * of hash(warehouse, namespace, name) is held across read, apply, write
@@ -66,6 +70,9 @@ struct catalog {
 struct catalog_ctx {
     struct catalog *cat;
     struct store_conn *conn;
+    /* Per request: */
+    struct fileio *io;   /* the resolved warehouse's storage (catalog_wh_resolve sets it) */
+    unsigned delegation; /* X-Iceberg-Access-Delegation modes (catalog_set_delegation) */
 };
 
 /* A resolved warehouse (borrowed strings valid for the request). */
@@ -73,6 +80,7 @@ struct catalog_wh {
     int64_t id;
     char *name;
     char *location;
+    struct storage_entry *storage; /* borrowed from the catalog; valid until catalog_close */
 };
 
 /*
@@ -112,6 +120,34 @@ enum status catalog_ready(struct catalog_ctx *ctx, struct error *err);
 enum status catalog_wh_resolve(struct catalog_ctx *ctx, const char *name, struct catalog_wh *out,
                                struct error *err);
 void catalog_wh_cleanup(struct catalog_wh *wh);
+
+/*
+ * catalog_set_delegation records the request's X-Iceberg-Access-Delegation
+ * header (NULL = none) for the table results that follow on ctx.
+ */
+void catalog_set_delegation(struct catalog_ctx *ctx, const char *header);
+
+/* --- warehouse management (/management/v1/warehouses) --- */
+
+/*
+ * catalog_wh_create creates a warehouse from {"name", "location",
+ * "storage"?}: the settings are validated and the storage probed (an object
+ * written, read and deleted under location) unless probe is false. Returns
+ * the warehouse as catalog_wh_get does.
+ */
+enum status catalog_wh_create(struct catalog_ctx *ctx, const json_t *request, bool probe,
+                              json_t **out, struct error *err);
+/* catalog_wh_list returns {"warehouses": [...]}, secrets redacted. */
+enum status catalog_wh_list(struct catalog_ctx *ctx, json_t **out, struct error *err);
+/* catalog_wh_get returns {"name", "location", "storage" (redacted), "created-at-ms", "default"}. */
+enum status catalog_wh_get(struct catalog_ctx *ctx, const char *name, json_t **out,
+                           struct error *err);
+/* catalog_wh_set_storage replaces a warehouse's storage settings (validated and probed like
+ * create). */
+enum status catalog_wh_set_storage(struct catalog_ctx *ctx, const char *name, const json_t *storage,
+                                   bool probe, json_t **out, struct error *err);
+/* catalog_wh_delete deletes an empty warehouse other than the default one. */
+enum status catalog_wh_delete(struct catalog_ctx *ctx, const char *name, struct error *err);
 
 /* catalog_config returns the CatalogConfig for warehouse (NULL = default). */
 enum status catalog_config(struct catalog_ctx *ctx, const char *warehouse, json_t **out,
@@ -195,10 +231,22 @@ enum status catalog_table_commit(struct catalog_ctx *ctx, const struct catalog_w
  */
 enum status catalog_transaction_commit(struct catalog_ctx *ctx, const struct catalog_wh *wh,
                                        const json_t *request, struct error *err);
-/* catalog_table_credentials returns a LoadCredentialsResponse (empty for local storage). */
+/*
+ * catalog_table_credentials returns a LoadCredentialsResponse: credentials
+ * for the table's location when its warehouse vends them, else empty.
+ */
 enum status catalog_table_credentials(struct catalog_ctx *ctx, const struct catalog_wh *wh,
                                       const json_t *ns, const char *name, json_t **out,
                                       struct error *err);
+/*
+ * catalog_table_sign signs a RemoteSignRequest for the table ns.name (or,
+ * while it does not exist yet, for its default location: staged creates
+ * write data before the table exists). Requests outside that location are
+ * 403 ForbiddenException.
+ */
+enum status catalog_table_sign(struct catalog_ctx *ctx, const struct catalog_wh *wh,
+                               const json_t *ns, const char *name, const json_t *request,
+                               json_t **out, struct error *err);
 /* catalog_table_metrics accepts a ReportMetricsRequest for an existing table. */
 enum status catalog_table_metrics(struct catalog_ctx *ctx, const struct catalog_wh *wh,
                                   const json_t *ns, const char *name, const json_t *report,

@@ -120,7 +120,7 @@ static void discard(struct catalog_ctx *ctx, struct change *c)
     struct error ignored;
 
     if (c->wrote)
-        fileio_remove(ctx->cat->io, c->location, &ignored);
+        fileio_remove(ctx->io, c->location, &ignored);
     change_reset(c);
 }
 
@@ -316,7 +316,7 @@ static void delete_old_files(struct catalog_ctx *ctx, const json_t *files)
 
     json_array_foreach(files, i, f)
     {
-        if (fileio_remove(ctx->cat->io, json_string_value(f), &err))
+        if (fileio_remove(ctx->io, json_string_value(f), &err))
             log_warn("cannot delete old metadata file %s: %s", json_string_value(f), err.msg);
     }
 }
@@ -360,7 +360,8 @@ static enum status commit_one(struct catalog_ctx *ctx, const struct catalog_wh *
     rc = run_commit(ctx, wh, ops, &c, 1, err);
     if (rc == ST_OK) {
         delete_old_files(ctx, c.to_delete);
-        out->body = catalog_result_body(c.location, c.text, ops->kind == STORE_VIEW);
+        out->body = catalog_result_body(
+            c.location, c.text, ops->kind == STORE_VIEW ? catalog_empty_config() : NULL, NULL);
         catalog_etag(c.location, false, out->etag);
     }
     change_free(&c);

@@ -37,8 +37,15 @@ enum status catalog_get_table(struct catalog_ctx *ctx, const struct catalog_wh *
                               const json_t *ns, const char *name, struct store_obj *out,
                               struct error *err);
 
-/* catalog_result_body builds a LoadTableResult / CommitTableResponse body as text (owned). */
-char *catalog_result_body(const char *metadata_location, const char *metadata, bool with_config);
+/*
+ * catalog_result_body builds a LoadTableResult / CommitTableResponse body as
+ * text (owned): the metadata text is spliced in unparsed; config (NULL =
+ * omitted) and a non-empty creds array are added.
+ */
+char *catalog_result_body(const char *metadata_location, const char *metadata, const json_t *config,
+                          const json_t *creds);
+/* catalog_empty_config returns a shared empty JSON object (borrowed, never modified). */
+const json_t *catalog_empty_config(void);
 
 /* catalog_etag writes the ETag of a table version and representation into etag (40 bytes). */
 void catalog_etag(const char *metadata_location, bool refs_only, char etag[40]);
@@ -90,8 +97,12 @@ enum status catalog_obj_list(struct catalog_ctx *ctx, const struct catalog_wh *w
 /* catalog_obj_rename renames a table or a view (RenameTableRequest). */
 enum status catalog_obj_rename(struct catalog_ctx *ctx, const struct catalog_wh *wh,
                                enum store_kind kind, const json_t *request, struct error *err);
-/* catalog_check_location refuses a location this catalog cannot write (400). */
-enum status catalog_check_location(const char *location, struct error *err);
+/*
+ * catalog_check_location refuses (400) a location the warehouse's storage
+ * cannot serve (wh NULL: any storage serac knows).
+ */
+enum status catalog_check_location(const struct catalog_wh *wh, const char *location,
+                                   struct error *err);
 /* catalog_trim_slashes returns s without trailing slashes (owned). */
 char *catalog_trim_slashes(const char *s);
 

@@ -1,10 +1,12 @@
 /* tables.c - table use cases other than commit: create, load, list, drop, register, rename. */
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "catalog/catalog.h"
 #include "catalog/internal.h"
+#include "catalog/storage.h"
 #include "core/alloc.h"
 #include "core/buf.h"
 #include "core/clock.h"
@@ -69,23 +71,123 @@ enum status catalog_exists_error(struct error *err, enum store_kind kind, bool c
                      kind == STORE_VIEW ? "View" : "Table", dotted);
 }
 
-char *catalog_result_body(const char *metadata_location, const char *metadata, bool with_config)
+/* pct_append appends s percent-encoded (only RFC 3986 unreserved characters left bare). */
+static void pct_append(struct buf *b, const char *s)
+{
+    static const char hex[] = "0123456789ABCDEF";
+
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (isalnum(*p) || *p == '-' || *p == '.' || *p == '_' || *p == '~') {
+            buf_append(b, p, 1);
+        } else {
+            char e[3] = {'%', hex[*p >> 4], hex[*p & 15]};
+            buf_append(b, e, 3);
+        }
+    }
+}
+
+/* sign_path returns "v1/<prefix>/namespaces/<ns>/tables/<name>/sign", relative to the catalog URI.
+ */
+static char *sign_path(const struct catalog_wh *wh, const json_t *ns, const char *name)
 {
     struct buf b;
-    json_t *loc = json_string(metadata_location);
-    char *loc_text = json_dumps(loc, JSON_ENCODE_ANY | JSON_COMPACT);
+    size_t i;
+    json_t *level;
+
+    buf_init(&b, 0);
+    buf_puts(&b, "v1/");
+    pct_append(&b, wh->name);
+    buf_puts(&b, "/namespaces/");
+    json_array_foreach(ns, i, level)
+    {
+        if (i > 0)
+            buf_puts(&b, "%1F");
+        pct_append(&b, json_string_value(level));
+    }
+    buf_puts(&b, "/tables/");
+    pct_append(&b, name);
+    buf_puts(&b, "/sign");
+    return buf_take(&b);
+}
+
+/*
+ * table_body builds a LoadTableResult with the table's access config: what
+ * its warehouse tells clients about the storage, plus credentials or the
+ * signer when the request asked for delegation. location is the table's
+ * location when the caller has it; otherwise it is read from the metadata.
+ */
+static enum status table_body(struct catalog_ctx *ctx, const struct catalog_wh *wh,
+                              const json_t *ns, const char *name, const char *meta_loc,
+                              const char *text, const char *location, char **out, struct error *err)
+{
+    json_t *config = NULL, *creds = NULL;
+    char *found = NULL, *path;
+    enum status rc;
+
+    *out = NULL;
+    if (!location)
+        location = found = jsonx_top_string(text, "location");
+    path = sign_path(wh, ns, name);
+    rc = storage_table_access(wh->storage, location, ctx->delegation, path, &config, &creds, err);
+    if (rc == ST_OK)
+        *out = catalog_result_body(meta_loc, text, config, creds);
+    json_decref(config);
+    json_decref(creds);
+    free(path);
+    free(found);
+    return rc;
+}
+
+static json_t *empty_config;
+
+static void make_empty_config(void)
+{
+    empty_config = json_object();
+}
+
+const json_t *catalog_empty_config(void)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+    /* Only ever read (json_object_size), so threads may share it. */
+    pthread_once(&once, make_empty_config);
+    return empty_config;
+}
+
+char *catalog_result_body(const char *metadata_location, const char *metadata, const json_t *config,
+                          const json_t *creds)
+{
+    struct buf b;
 
     /* The stored metadata is already serialised JSON: splice it in, never re-encode it. */
     buf_init(&b, 0);
-    buf_puts(&b, "{\"metadata-location\":");
-    buf_puts(&b, loc_text);
-    buf_puts(&b, ",\"metadata\":");
+    buf_puts(&b, "{");
+    if (metadata_location) {
+        json_t *loc = json_string(metadata_location);
+        char *loc_text = json_dumps(loc, JSON_ENCODE_ANY | JSON_COMPACT);
+        buf_puts(&b, "\"metadata-location\":");
+        buf_puts(&b, loc_text);
+        buf_puts(&b, ",");
+        free(loc_text);
+        json_decref(loc);
+    }
+    buf_puts(&b, "\"metadata\":");
     buf_puts(&b, metadata);
-    if (with_config)
+    if (config && json_object_size(config) == 0) {
         buf_puts(&b, ",\"config\":{}");
+    } else if (config) {
+        char *t = jsonx_dump(config);
+        buf_puts(&b, ",\"config\":");
+        buf_puts(&b, t);
+        free(t);
+    }
+    if (creds && json_array_size(creds) > 0) {
+        char *t = jsonx_dump(creds);
+        buf_puts(&b, ",\"storage-credentials\":");
+        buf_puts(&b, t);
+        free(t);
+    }
     buf_puts(&b, "}");
-    free(loc_text);
-    json_decref(loc);
     return buf_take(&b);
 }
 
@@ -154,17 +256,10 @@ out:
     return rc;
 }
 
-enum status catalog_check_location(const char *location, struct error *err)
+enum status catalog_check_location(const struct catalog_wh *wh, const char *location,
+                                   struct error *err)
 {
-    char *path = fileio_local_path(location);
-
-    if (!path)
-        return error_set(err, ST_INVALID, ET_BAD_REQUEST,
-                         "Unsupported table location: %s (this warehouse stores files locally; "
-                         "use a file: location)",
-                         location);
-    free(path);
-    return ST_OK;
+    return storage_check_location(wh ? wh->storage : NULL, location, err);
 }
 
 enum status catalog_table_create(struct catalog_ctx *ctx, const struct catalog_wh *wh,
@@ -197,7 +292,7 @@ enum status catalog_table_create(struct catalog_ctx *ctx, const struct catalog_w
     } else if ((rc = catalog_default_location(ctx, wh, ns, name, &location, err))) {
         goto out;
     }
-    if ((rc = catalog_check_location(location, err)))
+    if ((rc = catalog_check_location(wh, location, err)))
         goto out;
     rc = store_obj_get(ctx->conn, wh->id, key, name, &existing, err);
     if (rc == ST_OK) {
@@ -212,11 +307,7 @@ enum status catalog_table_create(struct catalog_ctx *ctx, const struct catalog_w
     text = meta_serialize(meta);
     if (stage) {
         /* A staged create writes nothing: the create-transaction commit will. */
-        struct buf b;
-        buf_init(&b, 0);
-        buf_printf(&b, "{\"metadata\":%s,\"config\":{}}", text);
-        out->body = buf_take(&b);
-        rc = ST_OK;
+        rc = table_body(ctx, wh, ns, name, NULL, text, location, &out->body, err);
         goto out;
     }
     meta_loc = meta_new_location(meta, NULL);
@@ -229,14 +320,14 @@ enum status catalog_table_create(struct catalog_ctx *ctx, const struct catalog_w
     if (rc) {
         struct error ignored;
         if (catalog_swap_failed_surely(rc))
-            fileio_remove(ctx->cat->io, meta_loc, &ignored);
+            fileio_remove(ctx->io, meta_loc, &ignored);
         if (rc == ST_EXISTS)
             catalog_exists_error(err, kind, false, dotted);
         else if (rc == ST_NOT_FOUND)
             ns_missing(err, ns);
         goto out;
     }
-    out->body = catalog_result_body(meta_loc, text, true);
+    rc = table_body(ctx, wh, ns, name, meta_loc, text, location, &out->body, err);
     catalog_etag(meta_loc, false, out->etag);
 out:
     store_obj_cleanup(&existing);
@@ -264,7 +355,7 @@ enum status catalog_table_load(struct catalog_ctx *ctx, const struct catalog_wh 
     if ((rc = catalog_get_table(ctx, wh, ns, name, &obj, err)))
         goto out;
     /* The metadata file is the truth engines read: a missing file is a 404 (rck.md §4). */
-    rc = fileio_exists(ctx->cat->io, obj.metadata_location, err);
+    rc = fileio_exists(ctx->io, obj.metadata_location, err);
     if (rc == ST_NOT_FOUND) {
         error_set(err, ST_NOT_FOUND, ET_NOT_FOUND, "Failed to open input stream for file: %s",
                   obj.metadata_location);
@@ -287,9 +378,10 @@ enum status catalog_table_load(struct catalog_ctx *ctx, const struct catalog_wh 
         }
         filtered = meta_refs_only(meta);
         text = meta_serialize(filtered);
-        out->body = catalog_result_body(obj.metadata_location, text, true);
+        rc = table_body(ctx, wh, ns, name, obj.metadata_location, text, NULL, &out->body, err);
     } else {
-        out->body = catalog_result_body(obj.metadata_location, obj.metadata, true);
+        rc = table_body(ctx, wh, ns, name, obj.metadata_location, obj.metadata, NULL, &out->body,
+                        err);
     }
 out:
     json_decref(meta);
@@ -364,12 +456,6 @@ enum status catalog_obj_list(struct catalog_ctx *ctx, const struct catalog_wh *w
     return rc;
 }
 
-static int count_one(const char *location, int64_t size, void *ud)
-{
-    *(int *)ud = 1;
-    return 1;
-}
-
 static void add_path(json_t *set, const json_t *v)
 {
     if (json_is_string(v) && json_string_length(v) > 0)
@@ -387,7 +473,7 @@ static void add_from_avro(struct catalog_ctx *ctx, const char *location, bool is
     json_t *p;
 
     error_clear(&err);
-    if (fileio_read(ctx->cat->io, location, ctx->cat->opts.max_metadata_bytes, &data, &len, &err) ||
+    if (fileio_read(ctx->io, location, ctx->cat->opts.max_metadata_bytes, &data, &len, &err) ||
         (is_list ? manifest_list_files(data, len, paths, &err)
                  : manifest_files(data, len, paths, &err))) {
         if (err.status != ST_NOT_FOUND)
@@ -448,39 +534,120 @@ static void remove_crc_sibling(struct catalog_ctx *ctx, const char *location)
     if (!slash || strncmp(location, "file:", 5) != 0)
         return;
     crc = xasprintf("%.*s/.%s.crc", (int)(slash - location), location, slash + 1);
-    fileio_remove(ctx->cat->io, crc, &err);
+    fileio_remove(ctx->io, crc, &err);
     free(crc);
 }
 
+static int collect_loc(const char *location, int64_t size, void *ud)
+{
+    (void)size;
+    json_array_append_new(ud, json_string(location));
+    return 0;
+}
+
+static bool is_metadata_file(const char *path)
+{
+    size_t n = strlen(path);
+
+    return n > 14 && strcmp(path + n - 14, ".metadata.json") == 0;
+}
+
 /*
- * Purge deletes exactly the files the table's metadata reaches (like Java's
- * CatalogUtil.dropTableData), then the table location's directories if
- * nothing else is left under them.
+ * sweep_location deletes what the reachable-file purge left under the
+ * table's location: metadata files of this table that no commit kept
+ * (failed commits, trimmed logs) always; everything else too, unless a
+ * metadata file of another table lives there (a renamed table and a new one
+ * under its old name share a default location) — then only this table's.
+ */
+static int sweep_location(struct catalog_ctx *ctx, const char *location, const char *uuid)
+{
+    json_t *left = json_array(), *mine = json_array(), *v;
+    bool shared = false;
+    struct error err;
+    size_t i;
+    int removed = 0;
+
+    if (fileio_list(ctx->io, location, collect_loc, left, &err)) {
+        log_warn("purge: cannot list %s: %s", location, err.msg);
+        json_decref(left);
+        json_decref(mine);
+        return 0;
+    }
+    json_array_foreach(left, i, v)
+    {
+        const char *path = json_string_value(v);
+        char *text = NULL, *other = NULL;
+        size_t len;
+
+        if (!is_metadata_file(path))
+            continue;
+        if (catalog_read_metadata(ctx, path, &text, &len, &err) == ST_OK)
+            other = jsonx_top_string(text, "table-uuid");
+        if (other && uuid && strcmp(other, uuid) == 0)
+            json_array_append(mine, v);
+        else if (other)
+            shared = true;
+        free(text);
+        free(other);
+    }
+    if (!shared) {
+        json_decref(mine);
+        mine = json_incref(left);
+    } else {
+        log_warn("purge: %s holds another table's metadata; only this table's files are removed",
+                 location);
+    }
+    if (json_array_size(mine) > 0) {
+        size_t n = json_array_size(mine);
+        const char **locs = xcalloc(n, sizeof(*locs));
+        for (i = 0; i < n; i++)
+            locs[i] = json_string_value(json_array_get(mine, i));
+        if (fileio_remove_many(ctx->io, locs, n, &err))
+            log_warn("purge: cannot remove files under %s: %s", location, err.msg);
+        else
+            removed = (int)n;
+        free(locs);
+    }
+    if (!shared)
+        fileio_remove_prefix(ctx->io, location, &err); /* emptied local directories */
+    json_decref(left);
+    json_decref(mine);
+    return removed;
+}
+
+/*
+ * Purge deletes the files the table's metadata reaches (like Java's
+ * CatalogUtil.dropTableData), in batches, then sweeps the table's location
+ * (sweep_location).
  */
 static void purge_table(struct catalog_ctx *ctx, const char *metadata_location,
                         const char *metadata)
 {
     json_t *meta = NULL, *files, *v;
     struct error err;
-    const char *location, *path;
-    int found = 0, removed = 0;
+    const char *location, *path, **locs;
+    size_t n = 0;
+    int removed = 0;
 
     if (meta_parse(metadata, strlen(metadata), &meta, &err)) {
         log_warn("purge: cannot parse metadata %s: %s", metadata_location, err.msg);
         return;
     }
     files = table_files(ctx, metadata_location, meta);
+    locs = xcalloc(json_object_size(files) + 1, sizeof(*locs));
     json_object_foreach(files, path, v)
     {
-        if (fileio_remove(ctx->cat->io, path, &err))
-            log_warn("purge: cannot remove %s: %s", path, err.msg);
-        else
-            removed++;
+        locs[n++] = path;
         remove_crc_sibling(ctx, path);
     }
+    if (fileio_remove_many(ctx->io, locs, n, &err))
+        log_warn("purge: cannot remove some files: %s", err.msg);
+    else
+        removed = (int)n;
+    free(locs);
     location = meta_location(meta);
-    if (location && fileio_list(ctx->cat->io, location, count_one, &found, &err) == ST_OK && !found)
-        fileio_remove_prefix(ctx->cat->io, location, &err);
+    if (location)
+        removed += sweep_location(ctx, location, meta_uuid(meta));
     log_info("purge: removed %d files of table at %s", removed, location ? location : "?");
     json_decref(files);
     json_decref(meta);
@@ -537,7 +704,7 @@ enum status catalog_table_register(struct catalog_ctx *ctx, const struct catalog
     dotted = catalog_ident_dotted(ns, name);
     if ((rc = catalog_ns_exists(ctx, wh, ns, err)))
         goto out;
-    if ((rc = catalog_check_location(loc, err)))
+    if ((rc = catalog_check_location(wh, loc, err)))
         goto out;
     rc = store_obj_get(ctx->conn, wh->id, key, name, &existing, err);
     if (rc == ST_OK && (!overwrite || existing.kind != STORE_TABLE)) {
@@ -568,7 +735,7 @@ enum status catalog_table_register(struct catalog_ctx *ctx, const struct catalog
                        "Table %s changed while it was being registered", dotted);
     if (rc)
         goto out;
-    out->body = catalog_result_body(loc, text, true);
+    rc = table_body(ctx, wh, ns, name, loc, text, NULL, &out->body, err);
     catalog_etag(loc, false, out->etag);
 out:
     store_obj_cleanup(&existing);
@@ -643,10 +810,48 @@ enum status catalog_table_credentials(struct catalog_ctx *ctx, const struct cata
                                       const json_t *ns, const char *name, json_t **out,
                                       struct error *err)
 {
-    enum status rc = catalog_table_exists(ctx, wh, ns, name, err);
+    struct store_obj obj = {0};
+    json_t *config = NULL, *creds = NULL;
+    char *location = NULL;
+    enum status rc;
 
-    /* A local warehouse needs no credentials: the list is empty, not absent. */
-    *out = rc ? NULL : json_pack("{s:[]}", "storage-credentials");
+    *out = NULL;
+    if ((rc = catalog_get_table(ctx, wh, ns, name, &obj, err)))
+        return rc;
+    location = jsonx_top_string(obj.metadata, "location");
+    /* Credentials only (never the signer): a warehouse that vends none answers an empty list. */
+    rc = storage_table_access(wh->storage, location, DELEGATE_VENDED, NULL, &config, &creds, err);
+    if (rc == ST_OK)
+        *out = json_pack("{s:O}", "storage-credentials", creds);
+    json_decref(config);
+    json_decref(creds);
+    free(location);
+    store_obj_cleanup(&obj);
+    return rc;
+}
+
+enum status catalog_table_sign(struct catalog_ctx *ctx, const struct catalog_wh *wh,
+                               const json_t *ns, const char *name, const json_t *request,
+                               json_t **out, struct error *err)
+{
+    struct store_obj obj = {0};
+    char *location = NULL;
+    enum status rc;
+
+    *out = NULL;
+    rc = catalog_get_table(ctx, wh, ns, name, &obj, err);
+    if (rc == ST_OK) {
+        location = jsonx_top_string(obj.metadata, "location");
+    } else if (rc == ST_NOT_FOUND) {
+        /* A staged create writes data before the table exists: allow its default location. */
+        rc = catalog_default_location(ctx, wh, ns, name, &location, err);
+    }
+    if (rc == ST_OK && !location)
+        rc = error_set(err, ST_INTERNAL, ET_INTERNAL, "Table %s has no location", name);
+    if (rc == ST_OK)
+        rc = storage_sign(wh->storage, location, request, out, err);
+    free(location);
+    store_obj_cleanup(&obj);
     return rc;
 }
 

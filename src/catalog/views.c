@@ -48,7 +48,7 @@ static enum status insert_view(struct catalog_ctx *ctx, const struct catalog_wh 
 
     if (rc && wrote && catalog_swap_failed_surely(rc)) {
         struct error ignored;
-        fileio_remove(ctx->cat->io, location, &ignored);
+        fileio_remove(ctx->io, location, &ignored);
     }
     if (rc == ST_EXISTS) {
         catalog_exists_error(err, kind, true, dotted);
@@ -103,7 +103,8 @@ enum status catalog_view_create(struct catalog_ctx *ctx, const struct catalog_wh
     } else if ((rc = catalog_default_location(ctx, wh, ns, name, &location, err))) {
         goto out;
     }
-    if ((rc = catalog_check_location(location, err)) || (rc = name_free(ctx, wh, ns, name, err)))
+    if ((rc = catalog_check_location(wh, location, err)) ||
+        (rc = name_free(ctx, wh, ns, name, err)))
         goto out;
     ids_uuid_v4(uuid);
     if ((rc = view_new(request, location, uuid, clock_now_ms(), &meta, err)))
@@ -113,7 +114,7 @@ enum status catalog_view_create(struct catalog_ctx *ctx, const struct catalog_wh
     if ((rc = catalog_write_metadata(ctx, meta_loc, text, err)) ||
         (rc = insert_view(ctx, wh, ns, name, meta_loc, text, true, err)))
         goto out;
-    out->body = catalog_result_body(meta_loc, text, true);
+    out->body = catalog_result_body(meta_loc, text, catalog_empty_config(), NULL);
 out:
     json_decref(meta);
     free(text);
@@ -132,7 +133,8 @@ enum status catalog_view_load(struct catalog_ctx *ctx, const struct catalog_wh *
     memset(out, 0, sizeof(*out));
     if ((rc = get_view(ctx, wh, ns, name, &obj, err)))
         return rc;
-    out->body = catalog_result_body(obj.metadata_location, obj.metadata, true);
+    out->body =
+        catalog_result_body(obj.metadata_location, obj.metadata, catalog_empty_config(), NULL);
     store_obj_cleanup(&obj);
     return ST_OK;
 }
@@ -186,7 +188,7 @@ enum status catalog_view_register(struct catalog_ctx *ctx, const struct catalog_
     if ((rc = jsonx_get_str(request, what, "name", true, &name, err)) ||
         (rc = jsonx_get_str(request, what, "metadata-location", true, &loc, err)) ||
         (rc = catalog_check_name("view", name, err)) ||
-        (rc = catalog_ns_exists(ctx, wh, ns, err)) || (rc = catalog_check_location(loc, err)) ||
+        (rc = catalog_ns_exists(ctx, wh, ns, err)) || (rc = catalog_check_location(wh, loc, err)) ||
         (rc = name_free(ctx, wh, ns, name, err)) ||
         (rc = catalog_read_metadata(ctx, loc, &text, &len, err)))
         goto out;
@@ -199,7 +201,7 @@ enum status catalog_view_register(struct catalog_ctx *ctx, const struct catalog_
     }
     if ((rc = insert_view(ctx, wh, ns, name, loc, text, false, err)))
         goto out;
-    out->body = catalog_result_body(loc, text, true);
+    out->body = catalog_result_body(loc, text, catalog_empty_config(), NULL);
 out:
     json_decref(meta);
     free(text);

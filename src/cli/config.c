@@ -24,6 +24,9 @@ static const struct {
     [CFG_WAREHOUSE_LOCATION] = {"warehouse-location", "SERAC_WAREHOUSE_LOCATION", NULL,
                                 "base location of the default warehouse (default "
                                 "file://<data-dir>/warehouse)"},
+    [CFG_WAREHOUSE_STORAGE] = {"warehouse-storage", "SERAC_WAREHOUSE_STORAGE", NULL,
+                               "storage settings of the default warehouse: a JSON object, or "
+                               "@path of a file holding one (see docs/storage.md)"},
     [CFG_LOG_LEVEL] = {"log-level", "SERAC_LOG_LEVEL", "info", "debug, info, warn or error"},
     [CFG_MAX_BODY_BYTES] = {"max-body-bytes", "SERAC_MAX_BODY_BYTES", "16777216",
                             "largest request body accepted (larger gets 413)"},

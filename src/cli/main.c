@@ -11,8 +11,11 @@
 #include "catalog/catalog.h"
 #include "cli/config.h"
 #include "core/alloc.h"
+#include "core/buf.h"
+#include "core/jsonx.h"
 #include "core/log.h"
 #include "http/http.h"
+#include "io/httpc.h"
 
 #define SERAC_VERSION "0.1.0"
 
@@ -23,6 +26,9 @@ static void usage(FILE *f)
             "Usage:\n"
             "  serac serve [settings]     run the catalog server\n"
             "  serac migrate [settings]   apply store migrations and exit\n"
+            "  serac admin warehouse [--no-probe] list | show NAME | create JSON |\n"
+            "              set-storage NAME JSON | delete NAME [settings]\n"
+            "                             manage warehouses directly in the store\n"
             "  serac version              print the version\n"
             "  serac help                 this text\n\n",
             SERAC_VERSION);
@@ -99,10 +105,38 @@ static enum status derive(struct config *cfg, char **store, char **wh_loc, struc
     return ST_OK;
 }
 
+/* read_storage returns the warehouse-storage setting's JSON text (owned; "@path" reads a file). */
+static enum status read_storage(struct config *cfg, char **out, struct error *err)
+{
+    const char *v = config_get(cfg, CFG_WAREHOUSE_STORAGE);
+    FILE *f;
+    struct buf b;
+    char chunk[4096];
+    size_t n;
+
+    *out = NULL;
+    if (!v || !*v)
+        return ST_OK;
+    if (v[0] != '@') {
+        *out = xstrdup(v);
+        return ST_OK;
+    }
+    if (!(f = fopen(v + 1, "rb")))
+        return error_set(err, ST_INVALID, ET_BAD_REQUEST,
+                         "cannot read warehouse-storage file %s: %s", v + 1, strerror(errno));
+    buf_init(&b, 1 << 20);
+    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+        buf_append(&b, chunk, n);
+    fclose(f);
+    *out = buf_take(&b);
+    return ST_OK;
+}
+
 static enum status open_catalog(struct config *cfg, struct catalog **cat, char **store,
                                 char **wh_loc, struct error *err)
 {
     struct catalog_options o = {0};
+    static char *storage; /* lives as long as the process: the catalog keeps a pointer */
     unsigned long long attempts, page, max_page, idem, jobs, deadline;
     enum status rc;
     int level = log_parse_level(config_get(cfg, CFG_LOG_LEVEL));
@@ -117,8 +151,9 @@ static enum status open_catalog(struct config *cfg, struct catalog **cat, char *
         (rc = config_get_uint(cfg, CFG_IDEMPOTENCY_LIFETIME, 0, 30 * 86400, &idem, err)) ||
         (rc = config_get_uint(cfg, CFG_JOB_INTERVAL_MS, 100, 86400000, &jobs, err)) ||
         (rc = config_get_uint(cfg, CFG_REQUEST_TIMEOUT_MS, 0, 3600000, &deadline, err)) ||
-        (rc = derive(cfg, store, wh_loc, err)))
+        (rc = derive(cfg, store, wh_loc, err)) || (rc = read_storage(cfg, &storage, err)))
         return rc;
+    o.warehouse_storage = storage;
     o.store_url = *store;
     o.warehouse_name = config_get(cfg, CFG_WAREHOUSE);
     o.warehouse_location = *wh_loc;
@@ -203,6 +238,84 @@ out:
     return rc;
 }
 
+/*
+ * cmd_admin runs "admin warehouse <verb> ..." directly on the store (no
+ * server needed): list, show <name>, create '<json>', set-storage <name>
+ * '<json>', delete <name>. create and set-storage take the bodies of the
+ * management API and probe the storage unless --no-probe comes first.
+ */
+static char **admin_args;
+static int admin_nargs;
+
+static int cmd_admin(struct config *cfg)
+{
+    struct error err;
+    struct catalog *cat = NULL;
+    struct catalog_ctx *ctx = NULL;
+    char *store = NULL, *wh_loc = NULL;
+    json_t *out = NULL, *body = NULL;
+    const char *verb = admin_nargs > 1 ? admin_args[1] : "";
+    const char *a1 = admin_nargs > 2 ? admin_args[2] : NULL;
+    const char *a2 = admin_nargs > 3 ? admin_args[3] : NULL;
+    bool probe = true;
+    int rc = 1;
+
+    error_clear(&err);
+    if (admin_nargs > 1 && strcmp(admin_args[1], "--no-probe") == 0) {
+        probe = false;
+        verb = admin_nargs > 2 ? admin_args[2] : "";
+        a1 = admin_nargs > 3 ? admin_args[3] : NULL;
+        a2 = admin_nargs > 4 ? admin_args[4] : NULL;
+    }
+    if (admin_nargs < 1 || strcmp(admin_args[0], "warehouse") != 0) {
+        fprintf(stderr, "serac: usage: serac admin warehouse [--no-probe] "
+                        "list|show NAME|create JSON|set-storage NAME JSON|delete NAME [flags]\n");
+        return 2;
+    }
+    if (open_catalog(cfg, &cat, &store, &wh_loc, &err) || catalog_ctx_open(cat, &ctx, &err))
+        goto fail;
+    if (strcmp(verb, "list") == 0) {
+        if (catalog_wh_list(ctx, &out, &err))
+            goto fail;
+    } else if (strcmp(verb, "show") == 0 && a1) {
+        if (catalog_wh_get(ctx, a1, &out, &err))
+            goto fail;
+    } else if (strcmp(verb, "create") == 0 && a1) {
+        if (jsonx_parse_object(a1, strlen(a1), &body, &err) ||
+            catalog_wh_create(ctx, body, probe, &out, &err))
+            goto fail;
+    } else if (strcmp(verb, "set-storage") == 0 && a1 && a2) {
+        if (jsonx_parse_object(a2, strlen(a2), &body, &err) ||
+            catalog_wh_set_storage(ctx, a1, body, probe, &out, &err))
+            goto fail;
+    } else if (strcmp(verb, "delete") == 0 && a1) {
+        if (catalog_wh_delete(ctx, a1, &err))
+            goto fail;
+        out = json_pack("{s:s}", "deleted", a1);
+    } else {
+        fprintf(stderr, "serac: unknown admin warehouse command '%s'\n", verb);
+        rc = 2;
+        goto out;
+    }
+    {
+        char *text = json_dumps(out, JSON_INDENT(2));
+        printf("%s\n", text);
+        free(text);
+    }
+    rc = 0;
+    goto out;
+fail:
+    fprintf(stderr, "serac: %s\n", err.msg);
+out:
+    json_decref(out);
+    json_decref(body);
+    catalog_ctx_close(ctx);
+    catalog_close(cat);
+    free(store);
+    free(wh_loc);
+    return rc;
+}
+
 static int cmd_migrate(struct config *cfg)
 {
     struct error err;
@@ -233,6 +346,7 @@ int main(int argc, char **argv)
     int (*run)(struct config *) = NULL;
     int rc;
 
+    httpc_global_init();
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
         printf("serac %s\n", SERAC_VERSION);
         return 0;
@@ -245,12 +359,27 @@ int main(int argc, char **argv)
         run = cmd_serve;
     else if (strcmp(cmd, "migrate") == 0)
         run = cmd_migrate;
+    else if (strcmp(cmd, "admin") == 0)
+        run = cmd_admin;
     if (!run) {
         fprintf(stderr, "serac: unknown command '%s'\n\n", cmd);
         usage(stderr);
         return 2;
     }
     error_clear(&err);
+    if (run == cmd_admin) {
+        /* Positional words come before the flags; config_load sees "admin" and the flags. */
+        int first_flag = 2;
+        while (first_flag < argc && (strncmp(argv[first_flag], "--", 2) != 0 ||
+                                     strcmp(argv[first_flag], "--no-probe") == 0))
+            first_flag++;
+        admin_nargs = first_flag - 2;
+        admin_args = xcalloc((size_t)admin_nargs + 1, sizeof(char *));
+        memcpy(admin_args, argv + 2, (size_t)admin_nargs * sizeof(char *));
+        argv[first_flag - 1] = argv[1];
+        argc -= first_flag - 2;
+        argv += first_flag - 2;
+    }
     if (config_load(&cfg, argc - 1, argv + 1, &err)) {
         fprintf(stderr, "serac: %s (see 'serac help')\n", err.msg);
         config_free(&cfg);
@@ -258,5 +387,6 @@ int main(int argc, char **argv)
     }
     rc = run(&cfg);
     config_free(&cfg);
+    free(admin_args);
     return rc;
 }

@@ -2,6 +2,7 @@
 #include "core/jsonx.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 enum status jsonx_parse(const char *text, size_t len, json_t **out, struct error *err)
 {
@@ -187,4 +188,94 @@ json_t *jsonx_error_body(const struct error *err)
 {
     return json_pack("{s:{s:s, s:s, s:i}}", "error", "message", err->msg[0] ? err->msg : "error",
                      "type", error_type_name(err), "code", error_http_code(err));
+}
+
+/* skip_ws returns p past JSON whitespace. */
+static const char *skip_ws(const char *p)
+{
+    while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
+        p++;
+    return p;
+}
+
+/* skip_string returns p (at the opening quote) past the closing quote, or NULL. */
+static const char *skip_string(const char *p)
+{
+    for (p++; *p; p++) {
+        if (*p == '\\') {
+            if (!*++p)
+                return NULL;
+        } else if (*p == '"') {
+            return p + 1;
+        }
+    }
+    return NULL;
+}
+
+/* skip_value returns p (at a value) past it, or NULL for malformed text. */
+static const char *skip_value(const char *p)
+{
+    int depth = 0;
+
+    do {
+        p = skip_ws(p);
+        if (*p == '"') {
+            if (!(p = skip_string(p)))
+                return NULL;
+        } else if (*p == '{' || *p == '[') {
+            depth++;
+            p++;
+        } else if (*p == '}' || *p == ']') {
+            if (--depth < 0)
+                return NULL;
+            p++;
+        } else if (*p == '\0') {
+            return NULL;
+        } else {
+            /* a number, true, false, null, or a separator inside a container */
+            p++;
+            while (*p && !strchr(",:{}[]\" \t\r\n", *p))
+                p++;
+        }
+        if (depth > 0) {
+            p = skip_ws(p);
+            if (*p == ',' || *p == ':')
+                p++;
+        }
+    } while (depth > 0);
+    return p;
+}
+
+char *jsonx_top_string(const char *text, const char *key)
+{
+    const char *p = skip_ws(text ? text : ""), *k, *v;
+    size_t kl = strlen(key);
+
+    if (*p != '{')
+        return NULL;
+    p = skip_ws(p + 1);
+    while (*p == '"') {
+        k = p + 1;
+        if (!(p = skip_string(p)))
+            return NULL;
+        bool match = (size_t)(p - 1 - k) == kl && memcmp(k, key, kl) == 0;
+        p = skip_ws(p);
+        if (*p != ':')
+            return NULL;
+        v = skip_ws(p + 1);
+        if (match) {
+            const char *end = skip_value(v);
+            json_t *s = end ? json_loadb(v, (size_t)(end - v), JSON_DECODE_ANY, NULL) : NULL;
+            char *out = json_is_string(s) ? strdup(json_string_value(s)) : NULL;
+            json_decref(s);
+            return out;
+        }
+        if (!(p = skip_value(v)))
+            return NULL;
+        p = skip_ws(p);
+        if (*p != ',')
+            return NULL;
+        p = skip_ws(p + 1);
+    }
+    return NULL;
 }

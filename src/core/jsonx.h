@@ -63,4 +63,12 @@ bool jsonx_is_str_array(const json_t *v);
  */
 json_t *jsonx_error_body(const struct error *err);
 
+/*
+ * jsonx_top_string finds key among the top-level members of the JSON object
+ * text and returns its string value (owned), or NULL when the text is not an
+ * object, the key is absent or its value is not a string. It scans without
+ * building a tree, skipping nested values, so it is cheap on large metadata.
+ */
+char *jsonx_top_string(const char *text, const char *key);
+
 #endif

@@ -75,6 +75,25 @@ enum status error_vset(struct error *err, enum status st, enum errtype type, con
     return st;
 }
 
+enum status error_wrap(struct error *err, enum status st, enum errtype type, const char *fmt, ...)
+{
+    char old[ERROR_MSG_MAX];
+    size_t n;
+    va_list ap;
+
+    if (!err)
+        return st;
+    memcpy(old, err->msg, sizeof(old));
+    va_start(ap, fmt);
+    vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+    va_end(ap);
+    n = strlen(err->msg);
+    snprintf(err->msg + n, sizeof(err->msg) - n, ": %s", old);
+    err->status = st;
+    err->type = type;
+    return st;
+}
+
 enum status error_set(struct error *err, enum status st, enum errtype type, const char *fmt, ...)
 {
     va_list ap;

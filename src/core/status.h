@@ -73,6 +73,13 @@ enum status error_set(struct error *err, enum status st, enum errtype type, cons
 enum status error_vset(struct error *err, enum status st, enum errtype type, const char *fmt,
                        va_list ap) __attribute__((format(printf, 4, 0)));
 
+/*
+ * error_wrap puts a printf-style prefix before err's current message
+ * ("<prefix>: <message>") and sets status and type. err may be NULL.
+ */
+enum status error_wrap(struct error *err, enum status st, enum errtype type, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
 /* error_clear resets err to "no error". err may be NULL. */
 void error_clear(struct error *err);
 
