@@ -355,50 +355,54 @@ static void add_header(struct canon_header *h, size_t *n, const char *lname, con
 }
 
 /*
- * build_headers collects every header to sign, sorted by name only (so
- * "x-amz-meta-a" comes before "x-amz-meta-a-b" whatever the values), and
- * writes the canonical header block and the signed-header list.
+ * collect_headers validates the caller's headers and adds them, lower-cased,
+ * with the ones the signer writes itself, to h (room for n_headers + 4).
  */
-static enum status build_headers(const struct sigv4_input *in, const struct sigv4_credentials *c,
-                                 const char *host, const char *amz_date, const char *payload,
-                                 struct buf *block, char **signed_headers, struct error *err)
+static enum status collect_headers(const struct sigv4_input *in, const struct sigv4_credentials *c,
+                                   const char *host, const char *amz_date, const char *payload,
+                                   struct canon_header *h, size_t *n, struct error *err)
 {
-    enum status rc = ST_INVALID;
-    size_t n = 0;
-    struct canon_header *h;
-    struct buf sh;
-
-    if (in->n_headers > SIGV4_MAX_HEADERS)
-        return error_set(err, ST_INVALID, ET_BAD_REQUEST, "too many headers to sign");
-    h = xcalloc(in->n_headers + 4, sizeof(*h));
-    buf_init(&sh, SIGV4_MAX_TEXT);
     for (size_t i = 0; i < in->n_headers; i++) {
         const struct sigv4_header *src = &in->headers[i];
         char *lname;
+        bool own;
 
-        if (!is_token(src->name) || !src->value || !value_ok(src->value)) {
-            error_set(err, ST_INVALID, ET_BAD_REQUEST, "header %zu cannot be signed", i);
-            goto out;
-        }
+        if (!is_token(src->name) || !src->value || !value_ok(src->value))
+            return error_set(err, ST_INVALID, ET_BAD_REQUEST, "header %zu cannot be signed", i);
         lname = xstrdup(src->name);
         for (char *p = lname; *p; p++)
             *p = (char)tolower((unsigned char)*p);
-        if (is_own_header(lname)) {
-            error_set(err, ST_INVALID, ET_BAD_REQUEST, "header %s is the signer's to set", lname);
-            free(lname);
-            goto out;
-        }
-        add_header(h, &n, lname, src->value);
+        own = is_own_header(lname);
+        if (!own)
+            add_header(h, n, lname, src->value);
         free(lname);
+        if (own)
+            return error_set(err, ST_INVALID, ET_BAD_REQUEST, "header %zu is the signer's to set",
+                             i);
     }
-    add_header(h, &n, "host", host);
-    add_header(h, &n, "x-amz-date", amz_date);
+    add_header(h, n, "host", host);
+    add_header(h, n, "x-amz-date", amz_date);
     if (strcmp(in->service, "s3") == 0)
-        add_header(h, &n, "x-amz-content-sha256", payload);
+        add_header(h, n, "x-amz-content-sha256", payload);
     if (c->session_token)
-        add_header(h, &n, "x-amz-security-token", c->session_token);
+        add_header(h, n, "x-amz-security-token", c->session_token);
+    return ST_OK;
+}
+
+/*
+ * write_headers sorts h by name only (so "x-amz-meta-a" comes before
+ * "x-amz-meta-a-b" whatever the values, and repeated names keep their order)
+ * and writes the canonical header block and the signed-header list.
+ */
+static enum status write_headers(struct canon_header *h, size_t n, struct buf *block,
+                                 char **signed_headers, struct error *err)
+{
+    enum status rc = ST_OK;
+    struct buf sh;
+
     qsort(h, n, sizeof(*h), header_cmp);
-    for (size_t i = 0; i < n; i++) {
+    buf_init(&sh, SIGV4_MAX_TEXT);
+    for (size_t i = 0; i < n && !rc; i++) {
         bool same = i > 0 && strcmp(h[i].name, h[i - 1].name) == 0;
 
         /* Repeated headers become one line, values joined by ',' in order. */
@@ -408,21 +412,35 @@ static enum status build_headers(const struct sigv4_input *in, const struct sigv
             rc = buf_printf(block, "%s%s:%s", i ? "\n" : "", h[i].name, h[i].value);
         if (!rc && !same)
             rc = buf_printf(&sh, "%s%s", i ? ";" : "", h[i].name);
-        if (rc) {
-            error_set(err, ST_INVALID, ET_BAD_REQUEST, "headers too long to sign");
-            goto out;
-        }
     }
-    buf_puts(block, "\n");
+    if (!rc)
+        rc = buf_puts(block, "\n");
+    if (rc) {
+        buf_cleanup(&sh);
+        return error_set(err, ST_INVALID, ET_BAD_REQUEST, "headers too long to sign");
+    }
     *signed_headers = buf_take(&sh);
-    rc = ST_OK;
-out:
+    return ST_OK;
+}
+
+static enum status build_headers(const struct sigv4_input *in, const struct sigv4_credentials *c,
+                                 const char *host, const char *amz_date, const char *payload,
+                                 struct buf *block, char **signed_headers, struct error *err)
+{
+    enum status rc;
+    size_t n = 0;
+    struct canon_header *h;
+
+    if (in->n_headers > SIGV4_MAX_HEADERS)
+        return error_set(err, ST_INVALID, ET_BAD_REQUEST, "too many headers to sign");
+    h = xcalloc(in->n_headers + 4, sizeof(*h));
+    if (!(rc = collect_headers(in, c, host, amz_date, payload, h, &n, err)))
+        rc = write_headers(h, n, block, signed_headers, err);
     for (size_t i = 0; i < n; i++) {
         free(h[i].name);
         free(h[i].value);
     }
     free(h);
-    buf_cleanup(&sh);
     return rc;
 }
 
@@ -629,22 +647,22 @@ static bool in_list(const char *name, const char *const *list, size_t n)
 #define IN_LIST(name, list) in_list(name, list, sizeof(list) / sizeof(list[0]))
 
 /* value_count returns how many strings a multimap entry holds (a lone string counts as one),
- * or 0 when it is neither a string nor an array of strings. */
-static size_t value_count(json_t *v)
+ * or -1 when it is neither a string nor an array of strings. */
+static long value_count(json_t *v)
 {
     size_t i;
     json_t *e;
 
     if (json_is_string(v))
         return 1;
-    if (!json_is_array(v) || json_array_size(v) == 0)
-        return 0;
+    if (!json_is_array(v))
+        return -1;
     json_array_foreach(v, i, e)
     {
         if (!json_is_string(e))
-            return 0;
+            return -1;
     }
-    return json_array_size(v);
+    return (long)json_array_size(v);
 }
 
 static const char *value_at(json_t *v, size_t i)
@@ -657,8 +675,8 @@ static bool has_value_token(json_t *v, const char *tok)
 {
     size_t tlen = strlen(tok);
 
-    for (size_t i = 0; i < value_count(v); i++) {
-        const char *p = value_at(v, i);
+    for (long i = 0; i < value_count(v); i++) {
+        const char *p = value_at(v, (size_t)i);
 
         while (*p) {
             size_t skip = strspn(p, " \t,"), len;
@@ -692,11 +710,11 @@ static enum status multimap_collect(const json_t *headers, struct sigv4_header *
         return error_set(err, ST_INVALID, ET_BAD_REQUEST, "headers must be an object");
     json_object_foreach((json_t *)headers, name, v)
     {
-        size_t nv = value_count(v);
+        long nv = value_count(v);
 
-        if (!nv)
+        if (nv < 0)
             return error_set(err, ST_INVALID, ET_BAD_REQUEST,
-                             "header values must be non-empty arrays of strings");
+                             "header values must be arrays of strings");
         if (!is_token(name))
             return error_set(err, ST_INVALID, ET_BAD_REQUEST, "bad header name");
         if (strcasecmp(name, "content-encoding") == 0)
@@ -707,11 +725,12 @@ static enum status multimap_collect(const json_t *headers, struct sigv4_header *
             continue;
         if (strcasecmp(name, "x-amz-content-sha256") == 0) {
             /* Its value is the payload hash; the signer writes that header itself. */
-            if (!*client_hash)
+            if (!*client_hash && nv > 0)
                 *client_hash = value_at(v, 0);
             continue;
         }
-        for (size_t i = 0; i < nv; i++) {
+        /* A name with no values is not sent, so it is not signed either. */
+        for (size_t i = 0; i < (size_t)nv; i++) {
             if (*n == SIGV4_MAX_HEADERS)
                 return error_set(err, ST_INVALID, ET_BAD_REQUEST, "too many headers to sign");
             if (*n == cap) {
@@ -778,7 +797,7 @@ enum status sigv4_sign_multimap(const char *method, const char *url, const json_
         if (IN_LIST(name, replaced_headers))
             continue;
         if (json_is_array(v))
-            json_object_set(res, name, v);
+            json_object_set_new(res, name, json_deep_copy(v));
         else
             set1(res, name, value_at(v, 0));
     }

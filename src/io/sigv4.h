@@ -96,7 +96,8 @@ void sigv4_output_cleanup(struct sigv4_output *out);
  * user-agent, expect, amz-sdk-*, hop-by-hop and tracing headers) are left
  * out of the signature, as the Iceberg reference signer and the SDKs do;
  * the client's host, authorization, x-amz-date and x-amz-security-token are
- * ignored. The result *out (owned) is the MultiValuedMap to send back:
+ * ignored, and a name with no values is echoed but not signed (it is not
+ * sent). The result *out (owned) is the MultiValuedMap to send back:
  * every header the client sent, unchanged and spelled as sent, plus Host,
  * X-Amz-Date, x-amz-content-sha256 (unless the client sent one),
  * X-Amz-Security-Token when creds have a session token, and Authorization.
