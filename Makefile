@@ -8,7 +8,7 @@ CMAKE_ARGS ?=
 
 .PHONY: all build run check test test-unit test-asan test-fuzz test-api test-pyiceberg test-rck \
         test-duckdb test-spark \
-        deps deps-build venv fuzz format clean
+        deps deps-build venv fuzz format clean bench
 
 all: build
 
@@ -48,6 +48,11 @@ fuzz: deps
 
 format:
 	clang-format-14 -i $$(git ls-files 'src/*.[ch]' 'tests/*.[ch]')
+
+# Benchmarks (not part of `make test`): serac against the Iceberg reference server, with wrk.
+# Writes bench/results/<date>-<machine>.md; about 20 minutes. See docs/performance.md.
+bench:
+	@bash bench/run.sh
 
 clean:
 	rm -rf build build-*
