@@ -1,0 +1,3 @@
+module serac.dev/bench/loadgen
+
+go 1.19

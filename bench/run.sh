@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# run.sh - `make bench`: builds serac in release mode, prepares the tools (bench/setup.sh) and
+# runs the benchmark suite (bench/bench.py), which writes bench/results/<date>-<machine>.md.
+#
+# Settings (environment): BENCH_QUICK=1 for 3 s runs while developing; BENCH_SERVERS,
+# BENCH_WORKLOADS, BENCH_DURATION, BENCH_WARMUP, BENCH_SKIP_LARGE, BENCH_SERAC_ARGS (see
+# bench/bench.py); BENCH_OUT for the scratch directory (default /tmp/serac-bench, emptied first);
+# SERAC_BIN to benchmark a serac binary built elsewhere instead of building build-release.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+export BENCH_OUT=${BENCH_OUT:-/tmp/serac-bench}
+
+scripts/install-deps.sh
+bash bench/setup.sh "$BENCH_OUT"
+# shellcheck source=/dev/null
+. "$BENCH_OUT/env.sh"
+
+if [ -z "${SERAC_BIN:-}" ]; then
+    cmake -S "$ROOT" -B "$ROOT/build-release" -DCMAKE_BUILD_TYPE=Release -DSERAC_TESTS=OFF >/dev/null
+    cmake --build "$ROOT/build-release" -j2
+    export SERAC_BIN="$ROOT/build-release/serac"
+fi
+
+# 10,000 client connections and as many on the server: each process needs > 10,000 descriptors.
+hard=$(ulimit -Hn)
+if [ "$hard" = unlimited ] || [ "$hard" -ge 65536 ]; then ulimit -n 65536; else ulimit -n "$hard"; fi
+if [ "$(ulimit -n)" -lt 10240 ]; then
+    echo "bench: open files limit $(ulimit -n) is below 10,240: the 10,000-connection run will fail" >&2
+fi
+
+# leftovers of an earlier run (its data, logs and PostgreSQL) go first
+for d in "$BENCH_OUT"/serac-pg.*; do
+    [ -d "$d" ] && scripts/pg-test-server.sh stop "$d" || true
+done
+find "$BENCH_OUT" -mindepth 1 -maxdepth 1 ! -name loadgen ! -name reference.classpath ! -name env.sh \
+    -exec rm -rf {} +
+
+exec python3 bench/bench.py
