@@ -215,12 +215,14 @@ def status_kb(pid, key):
 
 
 def cpu_busy_seconds(cpu):
-    """Seconds CPU `cpu` spent busy (not idle, not waiting for I/O) since boot."""
+    """Seconds CPU `cpu` spent running processes (user, nice, system) or stolen by the
+    hypervisor since boot; interrupt and softirq time (loopback TCP, whoever it is for) is left
+    out."""
     with open("/proc/stat") as f:
         for line in f:
             if line.startswith(f"cpu{cpu} "):
                 v = [int(x) for x in line.split()[1:]]
-                return (sum(v[:8]) - v[3] - v[4]) / CLK_TCK
+                return (v[0] + v[1] + v[2] + v[7]) / CLK_TCK
     return 0.0
 
 
@@ -591,7 +593,9 @@ def run_wrk(srv, conns, seconds, script, env_extra, timeout="10s"):
         if line.startswith("BENCH_JSON "):
             j = json.loads(line[len("BENCH_JSON "):])
             secs = j["duration_us"] / 1e6
-            errors = j["connect"] + j["read"] + j["write"] + j["status"] + j["timeout"]
+            # a connection that never got an answer in the whole run shows in no wrk counter
+            unanswered = max(0, conns - j["requests"]) if conns > 1 else 0
+            errors = j["connect"] + j["read"] + j["write"] + j["status"] + j["timeout"] + unanswered
             if j["requests"] == 0:
                 raise RuntimeError(f"no response completed in {seconds} s with {conns} connections "
                                    f"(wrk errors: connect {j['connect']}, read {j['read']}, "
@@ -600,8 +604,9 @@ def run_wrk(srv, conns, seconds, script, env_extra, timeout="10s"):
                 "ops": j["requests"], "per_sec": j["requests"] / secs if secs else 0,
                 "p50_ms": j["p50_us"] / 1000, "p99_ms": j["p99_us"] / 1000,
                 "p999_ms": j["p999_us"] / 1000, "max_ms": j["max_us"] / 1000,
-                "errors": errors, "error_detail": {k: j[k] for k in
-                                                   ("connect", "read", "write", "status", "timeout")},
+                "errors": errors,
+                "error_detail": dict({k: j[k] for k in ("connect", "read", "write", "status", "timeout")},
+                                     unanswered_connections=unanswered),
                 "mb_read": j["bytes"] / 1e6}
     raise RuntimeError(f"wrk gave no result (exit {r.returncode}): {r.stderr[-2000:]}")
 
@@ -808,6 +813,7 @@ def machine_info():
         "gcc": sh("gcc --version | head -1"),
         "postgres": sh("/usr/lib/postgresql/15/bin/postgres --version"),
         "python": platform.python_version(),
+        "loadavg": sh("cut -d' ' -f1-3 /proc/loadavg"),
     }
 
 
@@ -938,7 +944,7 @@ def write_report(results, servers, servers_info, large, machine, started, comman
              f"{DURATION} s measured. Servers pinned to CPU {SERVER_CPU} (`taskset -c {SERVER_CPU}`), load "
              f"generators to CPU {LOAD_CPU}. Latencies are per request (wrk) or per commit including its "
              "retries (loadgen), from every sample. Errors are non-2xx answers plus socket errors and "
-             "timeouts (409s of contended commits are counted apart). Peak RSS is VmHWM over the measured "
+             "timeouts, plus, when a run got fewer answers than it had connections, the connections left unanswered (409s of contended commits are counted apart). Peak RSS is VmHWM over the measured "
              "run (reset before it); CPU s is the server's utime+stime over it.")
     L.append("")
     L.append("## Machine")
@@ -949,6 +955,10 @@ def write_report(results, servers, servers_info, large, machine, started, comman
              f"open files limit {machine['nofile']}")
     L.append(f"- load generators: {machine['wrk']} (one thread), loadgen built with {machine['go']}; "
              f"Python {machine['python']} for seeding")
+    L.append(f"- load average (1, 5, 15 min) at the start {machine.get('loadavg_start', '?')}, at the end "
+             f"{machine['loadavg']}. The machine is not reserved for the benchmark: the last column of "
+             "each table is the time CPU 1 spent on processes other than the server during the measured "
+             "run; well above zero means the figures of that row are depressed by other work.")
     L.append("")
     L.append("## Servers")
     L.append("")
@@ -990,9 +1000,6 @@ def write_report(results, servers, servers_info, large, machine, started, comman
         L.append(f"### {title} (`{wid}`)")
         L.append("")
         L.append(workload_table(wid, results, servers))
-        notes = [results[s.name][wid]["skipped"] for s in servers
-                 if "skipped" in results.get(s.name, {}).get(wid, {})]
-        del notes
     if large:
         L.append("")
         L.append("### Listing a 100-table page: empty catalog vs 1,000,000 tables (serac only)")
@@ -1046,6 +1053,92 @@ def write_report(results, servers, servers_info, large, machine, started, comman
     return base + ".md"
 
 
+DOC_START = "<!-- bench:summary:start (written by bench/bench.py after a full run) -->"
+DOC_END = "<!-- bench:summary:end -->"
+
+
+def summary_markdown(results, servers_info, large, report_md, machine, started):
+    """The summary docs/performance.md carries: per workload, throughput and p99 of each server
+    and serac's ratio to the reference, then the targets."""
+    names = [n for n in ("serac-sqlite", "serac-pg", "reference") if n in results]
+    L = [f"Latest full run: {started.strftime('%Y-%m-%d')}, {machine['cpu']}, {machine['cores']} cores, "
+         f"kernel {machine['kernel']}; {DURATION} s per workload after {WARMUP} s of warm-up. Full report: "
+         f"[{os.path.relpath(report_md, REPO)}](../{os.path.relpath(report_md, REPO)}).", ""]
+    head = "| workload | conns |"
+    sep = "|---|---:|"
+    for n in names:
+        head += f" {n} req/s | {n} p99 ms |"
+        sep += "---:|---:|"
+    for n in names:
+        if n != "reference" and "reference" in names:
+            head += f" {n} ÷ reference |"
+            sep += "---:|"
+    L += [head, sep]
+    for wl in WORKLOADS:
+        wid = wl[0]
+        row = results.get(names[0], {}).get(wid) if names else None
+        if not any(wid in results.get(n, {}) for n in names):
+            continue
+        conns = next((results[n][wid].get("connections") for n in names
+                      if "connections" in results[n].get(wid, {})), wl[3])
+        line = f"| {wid} | {conns:,} |"
+        for n in names:
+            r = results[n].get(wid, {})
+            if "per_sec" in r:
+                line += f" {fmt_rate(r['per_sec'])} | {fmt_ms(r['p99_ms'])} |"
+            else:
+                line += " — | — |"
+        ref = results.get("reference", {}).get(wid, {})
+        for n in names:
+            if n == "reference" or "reference" not in names:
+                continue
+            r = results[n].get(wid, {})
+            if "per_sec" in r and "per_sec" in ref and ref["per_sec"] > 0:
+                line += f" {r['per_sec'] / ref['per_sec']:.1f}× |"
+            else:
+                line += " — |"
+        del row
+        L.append(line)
+    L.append("")
+    L.append("| server | ready ms | idle RSS MB |")
+    L.append("|---|---:|---:|")
+    for n, i in servers_info.items():
+        if "ready_ms" in i:
+            L.append(f"| {n} | {i['ready_ms']:.1f} | {i['idle_rss_kb'] / 1024:.1f} |")
+    for n, rows in large.items():
+        if "error" in rows:
+            continue
+        empty = rows["empty: namespace of 100 tables, page 1"]
+        parts = [f"{k[4:]}: {v['per_sec'] / empty['per_sec']:.2f}×" for k, v in rows.items() if k.startswith("1M:")]
+        L.append("")
+        L.append(f"Listing a 100-table page, {n}: {fmt_rate(empty['per_sec'])} req/s in an empty catalog; "
+                 f"with 1,000,000 tables " + "; ".join(parts) + " of that.")
+    L.append("")
+    L.append("Targets of issue 6:")
+    L.append("")
+    L.append("| target | measured | met |")
+    L.append("|---|---|---|")
+    for t in evaluate_targets(results, servers_info, large):
+        L.append(f"| {t[0]} | {t[1]} | {'yes' if t[2] else '**no**'} |")
+    return "\n".join(L)
+
+
+def update_docs(summary):
+    doc = os.path.join(REPO, "docs", "performance.md")
+    try:
+        with open(doc) as f:
+            text = f.read()
+    except OSError:
+        return False
+    a, b = text.find(DOC_START), text.find(DOC_END)
+    if a < 0 or b < a:
+        return False
+    text = text[:a + len(DOC_START)] + "\n" + summary + "\n" + text[b:]
+    with open(doc, "w") as f:
+        f.write(text)
+    return True
+
+
 def machine_tag():
     cpu = subprocess.run("lscpu | sed -n 's/^Model name: *//p'", shell=True, capture_output=True,
                          text=True).stdout.strip().lower()
@@ -1068,7 +1161,13 @@ def start_pg():
         if line.startswith("export "):
             k, v = line[len("export "):].split("=", 1)
             vals[k] = v
-    return vals["SERAC_TEST_PG_URL"], vals["SERAC_TEST_PG_DIR"]
+    url, d = vals["SERAC_TEST_PG_URL"], vals["SERAC_TEST_PG_DIR"]
+    with open(os.path.join(d, "data", "postmaster.pid")) as f:
+        pm = int(f.readline())
+    cpus = sorted(os.sched_getaffinity(pm))
+    if cpus != [int(SERVER_CPU)]:
+        log(f"warning: PostgreSQL runs on CPUs {cpus}, not only {SERVER_CPU}")
+    return url, d
 
 
 def stop_pg(pg_dir):
@@ -1078,6 +1177,8 @@ def stop_pg(pg_dir):
 
 def main():
     started = datetime.now(timezone.utc)
+    with open("/proc/loadavg") as f:
+        loadavg_start = " ".join(f.read().split()[:3])
     os.makedirs(OUT, exist_ok=True)
     os.chmod(OUT, 0o755)
     wanted = os.environ.get("BENCH_SERVERS", "serac-sqlite,serac-pg,reference,nessie").split(",")
@@ -1163,8 +1264,15 @@ def main():
     finally:
         if "dir" in pg:
             stop_pg(pg["dir"])
-    path = write_report(results, servers, servers_info, large, machine_info(), started, commands)
+    machine = machine_info()
+    machine["loadavg_start"] = loadavg_start
+    path = write_report(results, servers, servers_info, large, machine, started, commands)
     log(f"report: {path}")
+    full = not QUICK and not wl_filter and "BENCH_SERVERS" not in os.environ \
+        and os.environ.get("BENCH_SKIP_LARGE") != "1"
+    if full or os.environ.get("BENCH_UPDATE_DOCS") == "1":
+        if update_docs(summary_markdown(results, servers_info, large, path, machine, started)):
+            log("docs/performance.md: summary updated")
     print(path)
 
 
