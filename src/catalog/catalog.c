@@ -63,6 +63,7 @@ enum status catalog_open(const struct catalog_options *opts, struct catalog **ou
     if (cat->opts.job_interval_ms <= 0)
         cat->opts.job_interval_ms = 60000;
     pthread_mutex_init(&cat->jobs_lock, NULL);
+    pthread_rwlock_init(&cat->wh_cache_lock, NULL);
     pthread_cond_init(&cat->jobs_wake, NULL);
     for (int i = 0; i < CATALOG_COMMIT_LOCKS; i++)
         pthread_mutex_init(&cat->commit_locks[i], NULL);
@@ -105,6 +106,8 @@ void catalog_close(struct catalog *cat)
     pthread_cond_destroy(&cat->jobs_wake);
     if (cat->store)
         store_close(cat->store);
+    catalog_wh_invalidate(cat);
+    pthread_rwlock_destroy(&cat->wh_cache_lock);
     if (cat->storage) {
         storage_registry_cleanup(cat->storage);
         free(cat->storage);
@@ -142,6 +145,69 @@ enum status catalog_ready(struct catalog_ctx *ctx, struct error *err)
     return store_ping(ctx->conn, err);
 }
 
+struct wh_cache_entry {
+    char *name;
+    char *location;
+    int64_t id;
+    struct storage_entry *storage;
+    int64_t expires_ms;
+};
+
+void catalog_wh_invalidate(struct catalog *cat)
+{
+    pthread_rwlock_wrlock(&cat->wh_cache_lock);
+    for (size_t i = 0; i < cat->wh_cache_n; i++) {
+        free(cat->wh_cache[i].name);
+        free(cat->wh_cache[i].location);
+    }
+    free(cat->wh_cache);
+    cat->wh_cache = NULL;
+    cat->wh_cache_n = 0;
+    pthread_rwlock_unlock(&cat->wh_cache_lock);
+}
+
+/* wh_cached fills out from the cache; false on a miss or an expired entry. */
+static bool wh_cached(struct catalog *cat, const char *name, struct catalog_wh *out)
+{
+    int64_t now = clock_now_ms();
+    bool hit = false;
+
+    pthread_rwlock_rdlock(&cat->wh_cache_lock);
+    for (size_t i = 0; i < cat->wh_cache_n; i++) {
+        struct wh_cache_entry *e = &cat->wh_cache[i];
+        if (strcmp(e->name, name) == 0 && now < e->expires_ms) {
+            out->id = e->id;
+            out->name = xstrdup(e->name);
+            out->location = xstrdup(e->location);
+            out->storage = e->storage;
+            hit = true;
+            break;
+        }
+    }
+    pthread_rwlock_unlock(&cat->wh_cache_lock);
+    return hit;
+}
+
+static void wh_remember(struct catalog *cat, const struct catalog_wh *wh)
+{
+    size_t i;
+
+    pthread_rwlock_wrlock(&cat->wh_cache_lock);
+    for (i = 0; i < cat->wh_cache_n; i++)
+        if (strcmp(cat->wh_cache[i].name, wh->name) == 0)
+            break;
+    if (i == cat->wh_cache_n) {
+        cat->wh_cache = xrealloc(cat->wh_cache, (i + 1) * sizeof(*cat->wh_cache));
+        cat->wh_cache_n++;
+    } else {
+        free(cat->wh_cache[i].name);
+        free(cat->wh_cache[i].location);
+    }
+    cat->wh_cache[i] = (struct wh_cache_entry){xstrdup(wh->name), xstrdup(wh->location), wh->id,
+                                               wh->storage, clock_now_ms() + CATALOG_WH_TTL_MS};
+    pthread_rwlock_unlock(&cat->wh_cache_lock);
+}
+
 enum status catalog_wh_resolve(struct catalog_ctx *ctx, const char *name, struct catalog_wh *out,
                                struct error *err)
 {
@@ -151,6 +217,10 @@ enum status catalog_wh_resolve(struct catalog_ctx *ctx, const char *name, struct
     memset(out, 0, sizeof(*out));
     if (!name || !*name)
         name = ctx->cat->opts.warehouse_name;
+    if (wh_cached(ctx->cat, name, out)) {
+        ctx->io = out->storage->io;
+        return ST_OK;
+    }
     rc = store_warehouse_get(ctx->conn, name, &w, err);
     if (rc == ST_NOT_FOUND)
         return error_set(err, ST_NOT_FOUND, ET_NO_SUCH_WAREHOUSE, "Warehouse does not exist: %s",
@@ -168,6 +238,7 @@ enum status catalog_wh_resolve(struct catalog_ctx *ctx, const char *name, struct
         return rc;
     }
     ctx->io = out->storage->io;
+    wh_remember(ctx->cat, out);
     return ST_OK;
 }
 

@@ -22,6 +22,7 @@
 #include "store/store.h"
 
 #define CATALOG_COMMIT_LOCKS 256
+#define CATALOG_WH_TTL_MS 1000
 
 struct catalog_options {
     const char *store_url;           /* e.g. "sqlite:serac-data/catalog.db" */
@@ -45,6 +46,15 @@ struct catalog {
     struct catalog_options opts;
     struct store *store;
     struct storage_registry *storage; /* a fileio per warehouse, built from its settings */
+    /*
+     * Resolved warehouses, kept for CATALOG_WH_TTL_MS: every request names
+     * one, and they change rarely. Cleared by this node's warehouse changes
+     * and by "warehouse" change hints from other nodes; the TTL bounds what
+     * a missed hint (or `serac admin` on the store) can leave stale.
+     */
+    pthread_rwlock_t wh_cache_lock;
+    struct wh_cache_entry *wh_cache;
+    size_t wh_cache_n;
     /*
      * Commits to one table within this process run one at a time: the stripe
      * of hash(warehouse, namespace, name) is held across read, apply, write
@@ -120,6 +130,8 @@ enum status catalog_ready(struct catalog_ctx *ctx, struct error *err);
 enum status catalog_wh_resolve(struct catalog_ctx *ctx, const char *name, struct catalog_wh *out,
                                struct error *err);
 void catalog_wh_cleanup(struct catalog_wh *wh);
+/* catalog_wh_invalidate forgets every resolved warehouse (after a warehouse changed). */
+void catalog_wh_invalidate(struct catalog *cat);
 
 /*
  * catalog_set_delegation records the request's X-Iceberg-Access-Delegation

@@ -8,10 +8,12 @@
  * the lease on its next tick. With SQLite (one node) the lease is always
  * held. The change listener LISTENs for the change hints every committed
  * mutation sends with pg_notify, so a node learns of commits made on other
- * nodes; nothing in a node caches mutable state yet, so hints are counted
- * and logged, and are the hook for caches and the event stream.
+ * nodes; hints are counted and logged, and a "warehouse" hint clears the
+ * resolved-warehouse cache (catalog_wh_invalidate). Table and namespace
+ * state is never cached, so nothing else depends on them.
  */
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "catalog/catalog.h"
@@ -128,6 +130,8 @@ static void *listener_main(void *arg)
         pthread_mutex_unlock(&cat->jobs_lock);
         for (size_t i = 0; i < n; i++) {
             log_debug("change hint %s", payloads[i]);
+            if (strncmp(payloads[i], "warehouse:", 10) == 0)
+                catalog_wh_invalidate(cat);
             free(payloads[i]);
         }
         free(payloads);

@@ -641,6 +641,11 @@ static void set_str(json_t *obj, const char *key, const char *value)
         json_object_set_new(obj, key, json_string(value));
 }
 
+bool storage_needs_location(const struct storage_entry *e, unsigned delegation)
+{
+    return (delegation & DELEGATE_VENDED) && e->settings.vending != VEND_NONE;
+}
+
 enum status storage_table_access(struct storage_entry *e, const char *table_location,
                                  unsigned delegation, const char *sign_path, json_t **config,
                                  json_t **creds, struct error *err)

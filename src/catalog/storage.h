@@ -109,6 +109,9 @@ enum status storage_table_access(struct storage_entry *e, const char *table_loca
                                  unsigned delegation, const char *sign_path, json_t **config,
                                  json_t **creds, struct error *err);
 
+/* storage_needs_location says whether storage_table_access will use the table location. */
+bool storage_needs_location(const struct storage_entry *e, unsigned delegation);
+
 /*
  * storage_sign signs a RemoteSignRequest for a table at table_location:
  * ST_INVALID for a malformed request, and ST_INVALID with ET_FORBIDDEN (403)

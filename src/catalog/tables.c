@@ -125,7 +125,8 @@ static enum status table_body(struct catalog_ctx *ctx, const struct catalog_wh *
     enum status rc;
 
     *out = NULL;
-    if (!location)
+    /* Scanning large metadata for its location is skipped when nothing uses it. */
+    if (!location && storage_needs_location(wh->storage, ctx->delegation))
         location = found = jsonx_top_string(text, "location");
     path = sign_path(wh, ns, name);
     rc = storage_table_access(wh->storage, location, ctx->delegation, path, &config, &creds, err);

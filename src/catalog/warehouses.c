@@ -47,7 +47,7 @@ static enum status validate(struct catalog_ctx *ctx, const char *name, const cha
 {
     struct storage_registry reg;
     struct storage_entry *e = NULL;
-    char *text = jsonx_dump(settings ? settings : json_object());
+    char *text = settings ? jsonx_dump(settings) : xstrdup("{}");
     enum status rc;
 
     /* A private registry: nothing is cached for a warehouse that may never exist. */
@@ -91,9 +91,10 @@ enum status catalog_wh_create(struct catalog_ctx *ctx, const json_t *request, bo
     if ((rc = catalog_check_location(NULL, loc, err)) ||
         (rc = validate(ctx, name, loc, settings, probe, err)))
         goto out;
-    text = jsonx_dump(settings ? settings : json_object());
+    text = settings ? jsonx_dump(settings) : xstrdup("{}");
     if ((rc = store_warehouse_create(ctx->conn, name, loc, text, &w, err)))
         goto out;
+    catalog_wh_invalidate(ctx->cat);
     log_info("warehouse %s created at %s", w.name, w.location);
     *out = wh_json(ctx->cat, &w);
 out:
@@ -157,6 +158,7 @@ enum status catalog_wh_set_storage(struct catalog_ctx *ctx, const char *name, co
     store_warehouse_cleanup(&w);
     if ((rc = store_warehouse_get(ctx->conn, name, &w, err)))
         goto out;
+    catalog_wh_invalidate(ctx->cat);
     log_info("warehouse %s has new storage settings", name);
     *out = wh_json(ctx->cat, &w);
 out:
@@ -175,6 +177,7 @@ enum status catalog_wh_delete(struct catalog_ctx *ctx, const char *name, struct 
                          name);
     if ((rc = store_warehouse_delete(ctx->conn, name, err)))
         return rc;
+    catalog_wh_invalidate(ctx->cat);
     log_info("warehouse %s deleted", name);
     return ST_OK;
 }

@@ -213,6 +213,7 @@ static int cmd_serve(struct config *cfg)
     ho.app = cat;
     ho.worker_init = api_worker_init;
     ho.worker_fini = api_worker_fini;
+    ho.inline_reads = true;
     if (http_server_start(&ho, &srv, &err))
         goto fail;
     shown = redact(store);

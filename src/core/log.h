@@ -36,6 +36,13 @@ void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(p
  */
 void log_fields(enum log_level level, const char *msg, const json_t *fields);
 
+/*
+ * log_access writes the access-log line of one request ("msg":"request" with
+ * method, route, status, latency_ms, bytes_in, bytes_out) at LOG_INFO.
+ */
+void log_access(const char *method, const char *route, int status, double latency_ms,
+                long long bytes_in, long long bytes_out);
+
 #define log_debug(...) log_msg(LOG_DEBUG, __VA_ARGS__)
 #define log_info(...) log_msg(LOG_INFO, __VA_ARGS__)
 #define log_warn(...) log_msg(LOG_WARN, __VA_ARGS__)

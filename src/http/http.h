@@ -112,6 +112,13 @@ struct http_options {
     void *app;                       /* passed to worker_init */
     http_worker_init_fn worker_init; /* may be NULL */
     http_worker_fini_fn worker_fini; /* may be NULL */
+    /*
+     * Run GET and HEAD routes on the I/O thread that read the request, each
+     * I/O thread with a worker context of its own (made by worker_init on
+     * first use), instead of handing them to the pool: a read then costs no
+     * thread switch. Mutations always go to the pool.
+     */
+    bool inline_reads;
 };
 
 struct http_server;

@@ -47,7 +47,7 @@
 /* After the workers are joined, how long resumed responses get to be written. */
 #define FLUSH_WAIT_MS 1000
 /* Per-connection memory for MHD's read buffer and headers (MHD's default is 32 KiB). */
-#define CONNECTION_MEMORY (64 * 1024)
+#define CONNECTION_MEMORY (16 * 1024)
 #define REQUEST_ID_MAX 128
 
 #define CORS_ALLOW_METHODS "GET, HEAD, POST, PUT, DELETE, OPTIONS"
@@ -116,7 +116,19 @@ struct http_server {
     size_t inflight;
 
     atomic_bool draining; /* stop was called: responses carry Connection: close */
+
+    bool inline_reads;
+    /* inline_lock protects the worker contexts the I/O threads made for inline reads. */
+    pthread_mutex_t inline_lock;
+    void **inline_ctxs;
+    size_t n_inline;
 };
+
+/* The worker context of the calling I/O thread for inline reads (one server per thread). */
+static _Thread_local struct {
+    struct http_server *srv;
+    void *wctx;
+} io_local;
 
 /* ---------------------------------------------------------------- helpers */
 
@@ -322,16 +334,10 @@ static void access_log(struct http_ctx *c)
 {
     int64_t us = (clock_mono_ns() - c->start_ns + 500) / 1000;
     bool head = strcmp(c->method, "HEAD") == 0;
-    json_t *fields;
 
-    if (!log_enabled(LOG_INFO))
-        return;
-    fields = json_pack("{s:s, s:s, s:i, s:f, s:I, s:I}", "method", ascii_or_dash(c->method),
-                       "route", c->req.route ? c->req.route : "-", "status", c->res.status,
-                       "latency_ms", (double)us / 1000.0, "bytes_in", (json_int_t)c->bytes_in,
-                       "bytes_out", (json_int_t)(head ? 0 : c->res.body_len));
-    log_fields(LOG_INFO, "request", fields);
-    json_decref(fields);
+    log_access(ascii_or_dash(c->method), c->req.route ? c->req.route : "-", c->res.status,
+               (double)us / 1000.0, (long long)c->bytes_in,
+               (long long)(head ? 0 : c->res.body_len));
 }
 
 /*
@@ -598,6 +604,33 @@ static enum MHD_Result send_response(struct http_ctx *c)
     return ret;
 }
 
+/*
+ * io_worker returns the calling I/O thread's worker context, made on first
+ * use and kept (for http_server_stop to free) only when worker_init
+ * succeeded, so a thread that could not get one tries again next time.
+ */
+static void *io_worker(struct http_server *srv)
+{
+    if (io_local.srv == srv && io_local.wctx)
+        return io_local.wctx;
+    io_local.srv = srv;
+    io_local.wctx = srv->worker_init ? srv->worker_init(srv->app) : NULL;
+    if (io_local.wctx) {
+        pthread_mutex_lock(&srv->inline_lock);
+        srv->inline_ctxs = xrealloc(srv->inline_ctxs, (srv->n_inline + 1) * sizeof(void *));
+        srv->inline_ctxs[srv->n_inline++] = io_local.wctx;
+        pthread_mutex_unlock(&srv->inline_lock);
+    }
+    return io_local.wctx;
+}
+
+/* runs_inline says whether c is a read to answer on the I/O thread. */
+static bool runs_inline(const struct http_ctx *c)
+{
+    return c->srv->inline_reads && c->route && !atomic_load(&c->srv->draining) &&
+           (strcmp(c->method, "GET") == 0 || strcmp(c->method, "HEAD") == 0);
+}
+
 /* answer_inline runs the pipeline on the I/O thread (no handler) and queues the result. */
 static enum MHD_Result answer_inline(struct http_ctx *c)
 {
@@ -657,6 +690,11 @@ static enum MHD_Result on_complete(struct http_ctx *c)
     prepare_request(c);
     if (c->has_early)
         return answer_inline(c);
+    if (runs_inline(c)) {
+        pipeline(c, io_worker(c->srv));
+        c->state = CTX_DONE;
+        return send_response(c);
+    }
     enq = enqueue(c);
     if (enq == ENQ_OK)
         return MHD_YES;
@@ -828,6 +866,8 @@ static struct http_server *server_new(const struct http_options *o)
     srv->app = o->app;
     srv->worker_init = o->worker_init;
     srv->worker_fini = o->worker_fini;
+    srv->inline_reads = o->inline_reads;
+    pthread_mutex_init(&srv->inline_lock, NULL);
     pthread_mutex_init(&srv->queue_lock, NULL);
     pthread_cond_init(&srv->queue_cond, NULL);
     pthread_mutex_init(&srv->inflight_lock, NULL);
@@ -946,5 +986,10 @@ void http_server_stop(struct http_server *srv)
     MHD_stop_daemon(srv->daemon);
     if (lfd != MHD_INVALID_SOCKET)
         close(lfd);
+    /* The I/O threads are gone: free the contexts they made for inline reads. */
+    for (size_t i = 0; i < srv->n_inline; i++)
+        if (srv->worker_fini)
+            srv->worker_fini(srv->inline_ctxs[i]);
+    srv->n_inline = 0;
     server_free(srv);
 }

@@ -162,7 +162,8 @@ enum status store_warehouse_ensure(struct store_conn *c, const char *name, const
 enum status store_warehouse_create(struct store_conn *c, const char *name, const char *location,
                                    const char *storage, struct store_warehouse *out,
                                    struct error *err);
-/* store_warehouse_list returns every warehouse ordered by name (free with store_warehouse_list_free). */
+/* store_warehouse_list returns every warehouse ordered by name (free with
+ * store_warehouse_list_free). */
 enum status store_warehouse_list(struct store_conn *c, struct store_warehouse **out, size_t *n,
                                  struct error *err);
 void store_warehouse_list_free(struct store_warehouse *list, size_t n);
@@ -170,8 +171,8 @@ void store_warehouse_list_free(struct store_warehouse *list, size_t n);
  * store_warehouse_set_storage replaces the storage settings of warehouse
  * name; ST_NOT_FOUND (ET_NO_SUCH_WAREHOUSE). Publishes a change hint.
  */
-enum status store_warehouse_set_storage(struct store_conn *c, const char *name,
-                                        const char *storage, struct error *err);
+enum status store_warehouse_set_storage(struct store_conn *c, const char *name, const char *storage,
+                                        struct error *err);
 /*
  * store_warehouse_delete deletes an empty warehouse (and its idempotency
  * records); ST_NOT_FOUND (ET_NO_SUCH_WAREHOUSE), or ST_CONFLICT

@@ -5,11 +5,15 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/buf.h"
 #include "core/ids.h"
 #include "core/jsonx.h"
+#include "core/log.h"
 #include "core/status.h"
 
 static void test_error_table(void **state)
@@ -164,12 +168,82 @@ static void test_uuids(void **state)
     assert_true(ids_is_uuid("9C12AB6B-7E0E-4D2B-9D3A-5A4B2F1F7D10"));
 }
 
+/* capture_log runs fn with stderr sent to a temporary file and returns what was written. */
+static char *capture_log(void (*fn)(void))
+{
+    char path[] = "/tmp/serac-log-XXXXXX";
+    int fd = mkstemp(path), saved = dup(STDERR_FILENO);
+    char *out = calloc(1, 65536);
+
+    assert_true(fd >= 0 && saved >= 0);
+    dup2(fd, STDERR_FILENO);
+    fn();
+    dup2(saved, STDERR_FILENO);
+    close(saved);
+    assert_true(pread(fd, out, 65535, 0) >= 0);
+    close(fd);
+    unlink(path);
+    return out;
+}
+
+static void write_tricky_lines(void)
+{
+    json_t *fields = json_pack("{s:s, s:i, s:[i,i]}", "k\"ey", "v\nal", "n", 7, "list", 1, 2);
+
+    log_set_request_id("req-1");
+    log_msg(LOG_WARN, "quote \" backslash \\ tab \t nl \n utf8 \xc3\xa9 ctl \x01 bad \xff end");
+    log_fields(LOG_ERROR, "fields", fields);
+    log_access("GET", "/v1/{prefix}/x", 200, 1.25, 10, 20);
+    log_set_request_id(NULL);
+    log_msg(LOG_DEBUG, "not written at info");
+    json_decref(fields);
+}
+
+static void test_log_lines_are_json(void **state)
+{
+    char *text, *line, *save = NULL;
+    json_t *v;
+    int n = 0;
+
+    (void)state;
+    log_set_level(LOG_INFO);
+    text = capture_log(write_tricky_lines);
+    for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save), n++) {
+        v = json_loads(line, 0, NULL);
+        assert_non_null(v);
+        assert_string_equal(json_string_value(json_object_get(v, "request_id")), "req-1");
+        assert_non_null(json_object_get(v, "ts"));
+        if (n == 0) {
+            assert_string_equal(json_string_value(json_object_get(v, "level")), "warn");
+            /* The invalid byte 0xff becomes U+FFFD; everything else survives exactly. */
+            assert_string_equal(json_string_value(json_object_get(v, "msg")),
+                                "quote \" backslash \\ tab \t nl \n utf8 \xc3\xa9 ctl \x01 bad "
+                                "\xef\xbf\xbd end");
+        } else if (n == 1) {
+            assert_string_equal(json_string_value(json_object_get(v, "k\"ey")), "v\nal");
+            assert_int_equal(json_integer_value(json_object_get(v, "n")), 7);
+            assert_int_equal(json_array_size(json_object_get(v, "list")), 2);
+        } else {
+            assert_string_equal(json_string_value(json_object_get(v, "route")), "/v1/{prefix}/x");
+            assert_int_equal(json_integer_value(json_object_get(v, "status")), 200);
+            assert_int_equal(json_integer_value(json_object_get(v, "bytes_out")), 20);
+        }
+        json_decref(v);
+    }
+    assert_int_equal(n, 3);
+    free(text);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_error_table),   cmocka_unit_test(test_error_body),
-        cmocka_unit_test(test_buf_cap),       cmocka_unit_test(test_jsonx_strict),
-        cmocka_unit_test(test_jsonx_getters), cmocka_unit_test(test_uuids),
+        cmocka_unit_test(test_error_table),
+        cmocka_unit_test(test_error_body),
+        cmocka_unit_test(test_buf_cap),
+        cmocka_unit_test(test_jsonx_strict),
+        cmocka_unit_test(test_jsonx_getters),
+        cmocka_unit_test(test_uuids),
+        cmocka_unit_test(test_log_lines_are_json),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

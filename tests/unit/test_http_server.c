@@ -122,7 +122,16 @@ static void h_busy(struct http_request *req, struct http_response *res)
     http_response_header(res, "Retry-After", "3");
 }
 
+/* h_tid answers with an id of the thread it ran on and whether it had a worker context. */
+static void h_tid(struct http_request *req, struct http_response *res)
+{
+    http_response_json(res, 200,
+                       json_pack("{s:I, s:b}", "tid", (json_int_t)(uintptr_t)pthread_self(),
+                                 "worker_ok", on_worker(req)));
+}
+
 static const struct http_route routes[] = {
+    {"GET", "/tid", h_tid},           {"POST", "/tid", h_tid},
     {"GET", "/busy", h_busy},         {"GET", "/hello", h_hello},
     {"POST", "/echo", h_echo},        {"GET", "/info/{name}", h_info},
     {"GET", "/sleep", h_sleep},       {"DELETE", "/thing/{id}", h_delete},
@@ -843,6 +852,50 @@ static void test_workers_init_and_fini(void **state)
     assert_int_equal(atomic_load(&worker_finis) - finis, 3);
 }
 
+static json_int_t tid_of(unsigned short p, const char *method, bool *worker_ok)
+{
+    char raw[128];
+    struct resp r;
+    json_t *v;
+    json_int_t tid;
+
+    snprintf(raw, sizeof(raw), "%s /tid HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n", method);
+    request(p, raw, &r);
+    assert_int_equal(r.status, 200);
+    v = json_loads(r.body, 0, NULL);
+    assert_non_null(v);
+    tid = json_integer_value(json_object_get(v, "tid"));
+    *worker_ok = json_is_true(json_object_get(v, "worker_ok"));
+    json_decref(v);
+    return tid;
+}
+
+static void test_inline_reads(void **state)
+{
+    struct http_options o = base_options();
+    int inits = atomic_load(&worker_inits), finis = atomic_load(&worker_finis);
+    struct http_server *srv;
+    json_int_t get1, get2, post;
+    bool ok1, ok2, okp;
+
+    (void)state;
+    o.workers = 2;
+    o.io_threads = 1;
+    o.inline_reads = true;
+    srv = start(&o);
+    get1 = tid_of(http_server_port(srv), "GET", &ok1);
+    get2 = tid_of(http_server_port(srv), "GET", &ok2);
+    post = tid_of(http_server_port(srv), "POST", &okp);
+    /* Reads ran on the one I/O thread, with a context of its own; the write on a worker. */
+    assert_true(ok1 && ok2 && okp);
+    assert_true(get1 == get2);
+    assert_true(post != get1);
+    http_server_stop(srv);
+    /* Two pool workers plus the I/O thread's context, all freed at stop. */
+    assert_int_equal(atomic_load(&worker_inits) - inits, 3);
+    assert_int_equal(atomic_load(&worker_finis) - finis, 3);
+}
+
 static void test_queue_full_is_503(void **state)
 {
     struct http_options o = base_options();
@@ -977,6 +1030,7 @@ int main(void)
     const struct CMUnitTest lifecycle[] = {
         cmocka_unit_test(test_bind_failure),
         cmocka_unit_test(test_workers_init_and_fini),
+        cmocka_unit_test(test_inline_reads),
         cmocka_unit_test(test_queue_full_is_503),
         cmocka_unit_test(test_graceful_stop_finishes_in_flight),
         cmocka_unit_test(test_stop_after_grace_answers_queued_503),
