@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs serac's test suites and prints a summary line per suite plus a total.
 # Usage: scripts/test-all.sh [SUITE ...] (default: all), SUITE one of
-#   format unit asan fuzz api pyiceberg rck spark duckdb api-pg pyiceberg-pg rck-pg multinode deploy
+#   format unit asan fuzz api pyiceberg rck spark duckdb s3 api-s3 gcs api-pg pyiceberg-pg rck-pg
+#   multinode deploy
 # The -pg suites are the same runs on PostgreSQL (SERAC_TEST_STORE=postgres); unit and asan start
 # a throwaway PostgreSQL (scripts/pg-test-server.sh) so the PostgreSQL store's unit tests run.
 set -uo pipefail
@@ -9,7 +10,7 @@ cd "$(dirname "$0")/.."
 ROOT=$PWD
 JOBS=${JOBS:-2}
 SUITES=("$@")
-[ ${#SUITES[@]} -eq 0 ] && SUITES=(format unit asan fuzz api pyiceberg rck spark duckdb
+[ ${#SUITES[@]} -eq 0 ] && SUITES=(format unit asan fuzz api pyiceberg rck spark duckdb s3 api-s3 gcs
                                    api-pg pyiceberg-pg rck-pg multinode deploy)
 RESULTS=()
 TOTAL_PASS=0
@@ -71,7 +72,12 @@ ctest_suite() { # name dir (with a throwaway PostgreSQL, moto and GCS emulator, 
 
 pytest_suite() { # name args...
   local name=$1; shift
-  local out; out=$("$ROOT/.venv/bin/python" -m pytest -q -p no:cacheprovider "$@" 2>&1); local rc=$?
+  pytest_run "$name" -m pytest -q -p no:cacheprovider "$@"
+}
+
+pytest_run() { # name python-args... (a pytest run, or a script that runs pytest)
+  local name=$1; shift
+  local out; out=$("$ROOT/.venv/bin/python" "$@" 2>&1); local rc=$?
   echo "$out" | tail -n 60
   local line; line=$(echo "$out" | grep -E '^(=+ )?[0-9]+ (passed|failed)|no tests ran|[0-9]+ (passed|failed|error)' | tail -1)
   local p f e
@@ -119,7 +125,7 @@ for suite in "${SUITES[@]}"; do
       else record fuzz 0 1; fi ;;
     deploy)
       note "deployment manifests and Dockerfile (pytest)"; pytest_suite deploy tests/deploy ;;
-    api|pyiceberg|rck|spark|duckdb|api-pg|pyiceberg-pg|rck-pg|multinode)
+    api|pyiceberg|rck|spark|duckdb|s3|api-s3|gcs|api-pg|pyiceberg-pg|rck-pg|multinode)
       [ -x build/serac ] || build_tree build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
       case $suite in
         api) note "API tests (pytest)"; pytest_suite api tests/api ;;
@@ -130,6 +136,11 @@ for suite in "${SUITES[@]}"; do
           SERAC_TEST_STORE=postgres pytest_suite pyiceberg-pg tests/pyiceberg ;;
         multinode) note "three nodes on one PostgreSQL: torture test (pytest)"; pytest_suite multinode tests/multinode ;;
         duckdb) note "DuckDB iceberg extension (pytest)"; pytest_suite duckdb tests/duckdb ;;
+        s3) note "S3 warehouses on moto: PyIceberg, vending, remote signing, management, faults (pytest)"
+            pytest_suite s3 tests/s3 ;;
+        api-s3) note "API tests with the default warehouse on S3 (moto) (pytest)"
+            pytest_run api-s3 tests/s3/api_on_s3.py ;;
+        gcs) note "GCS warehouse on fake-gcs-server (pytest)"; pytest_suite gcs tests/gcs ;;
         rck|rck-pg)
           if [ "$suite" = rck-pg ]; then
             note "Iceberg REST Compatibility Kit on PostgreSQL (Maven Surefire)"

@@ -13,6 +13,7 @@
 #include "core/log.h"
 #include "catalog/internal.h"
 #include "catalog/storage.h"
+#include "catalog/text_cache.h"
 #include "core/jsonx.h"
 
 /* json_text_equal compares two JSON texts by value (unparsable text is unequal). */
@@ -67,6 +68,7 @@ enum status catalog_open(const struct catalog_options *opts, struct catalog **ou
     pthread_cond_init(&cat->jobs_wake, NULL);
     for (int i = 0; i < CATALOG_COMMIT_LOCKS; i++)
         pthread_mutex_init(&cat->commit_locks[i], NULL);
+    cat->refs_cache = text_cache_new(64u << 20);
     cat->storage = xcalloc(1, sizeof(*cat->storage));
     storage_registry_init(cat->storage);
     if (opts->warehouse_storage && (rc = check_settings(opts, err)))
@@ -108,6 +110,7 @@ void catalog_close(struct catalog *cat)
         store_close(cat->store);
     catalog_wh_invalidate(cat);
     pthread_rwlock_destroy(&cat->wh_cache_lock);
+    text_cache_free(cat->refs_cache);
     if (cat->storage) {
         storage_registry_cleanup(cat->storage);
         free(cat->storage);

@@ -40,6 +40,7 @@ struct catalog_options {
 };
 
 struct storage_registry;
+struct text_cache;
 struct storage_entry;
 
 struct catalog {
@@ -52,6 +53,8 @@ struct catalog {
      * and by "warehouse" change hints from other nodes; the TTL bounds what
      * a missed hint (or `serac admin` on the store) can leave stale.
      */
+    /* snapshots=refs forms of metadata files, by location (immutable, so never stale). */
+    struct text_cache *refs_cache;
     pthread_rwlock_t wh_cache_lock;
     struct wh_cache_entry *wh_cache;
     size_t wh_cache_n;

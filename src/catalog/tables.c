@@ -7,6 +7,7 @@
 #include "catalog/catalog.h"
 #include "catalog/internal.h"
 #include "catalog/storage.h"
+#include "catalog/text_cache.h"
 #include "core/alloc.h"
 #include "core/buf.h"
 #include "core/clock.h"
@@ -372,13 +373,18 @@ enum status catalog_table_load(struct catalog_ctx *ctx, const struct catalog_wh 
         goto out;
     }
     if (refs_only) {
-        if ((rc = meta_parse(obj.metadata, strlen(obj.metadata), &meta, err))) {
-            rc = error_set(err, ST_INTERNAL, ET_INTERNAL, "Stored metadata of %s is invalid: %s",
-                           name, err ? err->msg : "");
-            goto out;
+        /* Filtering means parsing the whole file: do it once per metadata file. */
+        text = text_cache_get(ctx->cat->refs_cache, obj.metadata_location);
+        if (!text) {
+            if ((rc = meta_parse(obj.metadata, strlen(obj.metadata), &meta, err))) {
+                rc = error_wrap(err, ST_INTERNAL, ET_INTERNAL, "Stored metadata of %s is invalid",
+                                name);
+                goto out;
+            }
+            filtered = meta_refs_only(meta);
+            text = meta_serialize(filtered);
+            text_cache_put(ctx->cat->refs_cache, obj.metadata_location, text);
         }
-        filtered = meta_refs_only(meta);
-        text = meta_serialize(filtered);
         rc = table_body(ctx, wh, ns, name, obj.metadata_location, text, NULL, &out->body, err);
     } else {
         rc = table_body(ctx, wh, ns, name, obj.metadata_location, obj.metadata, NULL, &out->body,
