@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include "api/api.h"
@@ -174,6 +175,27 @@ static enum status open_catalog(struct config *cfg, struct catalog **cat, char *
     return catalog_open(&o, cat, err);
 }
 
+/*
+ * raise_fd_limit lifts the soft open-file limit to the hard one: every
+ * connection is a descriptor, and the default soft limit (often 1024) is far
+ * below --max-connections. Says so when even the hard limit is too low.
+ */
+static void raise_fd_limit(unsigned long long conns)
+{
+    struct rlimit rl;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return;
+    if (rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+    if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < conns + 64)
+        log_warn("open-file limit %llu is below max-connections %llu (+64): raise it "
+                 "(ulimit -n, LimitNOFILE) or connections past it are refused",
+                 (unsigned long long)rl.rlim_cur, conns);
+}
+
 static int cmd_serve(struct config *cfg)
 {
     struct error err;
@@ -199,6 +221,7 @@ static int cmd_serve(struct config *cfg)
     sigaddset(&sigs, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
+    raise_fd_limit(conns);
     if (open_catalog(cfg, &cat, &store, &wh_loc, &err) || catalog_start_jobs(cat, &err))
         goto fail;
     ho.host = config_get(cfg, CFG_HOST);
