@@ -29,6 +29,7 @@ import json
 import os
 import platform
 import random
+import resource
 import shlex
 import shutil
 import signal
@@ -224,6 +225,12 @@ def cpu_busy_seconds(cpu):
                 v = [int(x) for x in line.split()[1:]]
                 return (v[0] + v[1] + v[2] + v[7]) / CLK_TCK
     return 0.0
+
+
+def children_cpu_seconds():
+    """CPU time of this process's finished children (the load generators)."""
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
 
 
 def reset_peak(pid):
@@ -669,9 +676,10 @@ def run_workload(srv, cat, wl):
         once(WARMUP, False)
     pid = srv.proc.pid
     reset_peak(pid)
-    cpu0, busy0 = srv.cpu_seconds(), cpu_busy_seconds(SERVER_CPU)
+    cpu0, busy0, gen0 = srv.cpu_seconds(), cpu_busy_seconds(SERVER_CPU), children_cpu_seconds()
     cmd, row = once(DURATION, True)
     row["cpu_s"] = srv.cpu_seconds() - cpu0
+    row["gen_cpu_s"] = children_cpu_seconds() - gen0
     row["other_cpu_s"] = max(0.0, cpu_busy_seconds(SERVER_CPU) - busy0 - row["cpu_s"])
     row["peak_rss_kb"] = status_kb(pid, "VmHWM")
     row["connections"] = conns
@@ -692,9 +700,10 @@ def list_tables_workload(srv, name, path, conns=READ_CONNS):
     if WARMUP > 0:
         run_wrk(srv, conns, WARMUP, "paths.lua", env)
     reset_peak(srv.proc.pid)
-    cpu0, busy0 = srv.cpu_seconds(), cpu_busy_seconds(SERVER_CPU)
+    cpu0, busy0, gen0 = srv.cpu_seconds(), cpu_busy_seconds(SERVER_CPU), children_cpu_seconds()
     cmd, row = run_wrk(srv, conns, DURATION, "paths.lua", env)
     row["cpu_s"] = srv.cpu_seconds() - cpu0
+    row["gen_cpu_s"] = children_cpu_seconds() - gen0
     row["other_cpu_s"] = max(0.0, cpu_busy_seconds(SERVER_CPU) - busy0 - row["cpu_s"])
     row["peak_rss_kb"] = status_kb(srv.proc.pid, "VmHWM")
     row["command"] = cmd
@@ -841,7 +850,7 @@ def workload_table(wid, results, servers, ref_name="reference"):
                 "errors", "lost"]
     else:
         cols.append("errors")
-    cols += ["peak RSS MB", "CPU s", "× reference", "other load on CPU 1, s"]
+    cols += ["peak RSS MB", "CPU s", "× reference", "load gen CPU s", "others on CPU 1, s"]
     lines = ["| " + " | ".join(cols) + " |", "|---|" + "---:|" * (len(cols) - 1)]
     ref = results.get(ref_name, {}).get(wid)
     for s in servers:
@@ -868,7 +877,7 @@ def workload_table(wid, results, servers, ref_name="reference"):
         else:
             cells.append(str(r["errors"]))
         cells += [f"{r['peak_rss_kb'] / 1024:.0f}", f"{r['cpu_s']:.1f}", ratio,
-                  f"{r.get('other_cpu_s', 0):.1f}"]
+                  f"{r.get('gen_cpu_s', 0):.1f}", f"{r.get('other_cpu_s', 0):.1f}"]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -956,9 +965,13 @@ def write_report(results, servers, servers_info, large, machine, started, comman
     L.append(f"- load generators: {machine['wrk']} (one thread), loadgen built with {machine['go']}; "
              f"Python {machine['python']} for seeding")
     L.append(f"- load average (1, 5, 15 min) at the start {machine.get('loadavg_start', '?')}, at the end "
-             f"{machine['loadavg']}. The machine is not reserved for the benchmark: the last column of "
-             "each table is the time CPU 1 spent on processes other than the server during the measured "
-             "run; well above zero means the figures of that row are depressed by other work.")
+             f"{machine['loadavg']}. The machine is not reserved for the benchmark. Two columns of each "
+             "table tell how far to trust a row: *load gen CPU s*, the CPU time wrk or loadgen used (near "
+             "the run's length means the generator, not the server, was the limit), and *others on CPU 1*, "
+             "the time other processes ran on the server's CPU. The latter depresses a row only when the "
+             "server wanted the CPU: server CPU s plus others near the run's length means it was starved; "
+             "server CPU s well below it means the server was waiting (disk, locks) and others filled "
+             "the idle time.")
     L.append("")
     L.append("## Servers")
     L.append("")
@@ -1016,15 +1029,17 @@ def write_report(results, servers, servers_info, large, machine, started, comman
                      f"ready {rows['_ready_empty_ms']:.1f} ms empty, {rows['_ready_large_ms']:.1f} ms with "
                      f"1,000,000 tables; idle RSS then {rows['_idle_rss_large_kb'] / 1024:.1f} MB.")
             L.append("")
-            L.append("| case | req/s | p50 ms | p99 ms | p99.9 ms | errors | CPU s | × empty |")
-            L.append("|---|---:|---:|---:|---:|---:|---:|---:|")
+            L.append("| case | req/s | p50 ms | p99 ms | p99.9 ms | errors | CPU s | × empty | load gen CPU s | "
+                     "others on CPU 1, s |")
+            L.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
             empty = rows["empty: namespace of 100 tables, page 1"]
             for k, v in rows.items():
                 if k.startswith("_"):
                     continue
                 L.append(f"| {k} | {fmt_rate(v['per_sec'])} | {fmt_ms(v['p50_ms'])} | {fmt_ms(v['p99_ms'])} | "
                          f"{fmt_ms(v['p999_ms'])} | {v['errors']} | {v['cpu_s']:.1f} | "
-                         f"{v['per_sec'] / empty['per_sec']:.2f} |")
+                         f"{v['per_sec'] / empty['per_sec']:.2f} | {v.get('gen_cpu_s', 0):.1f} | "
+                         f"{v.get('other_cpu_s', 0):.1f} |")
     L.append("")
     L.append("## Commands")
     L.append("")
@@ -1255,6 +1270,7 @@ def main():
                         mk = lambda: Serac(wd, "postgres", pg["url"], pg["dir"])  # noqa: E731
                         fn = lambda: seed_large_pg(pg["dir"], pg["url"])  # noqa: E731
                     large[name] = large_listing(mk, fn)
+                    shutil.rmtree(os.path.join(wd, "data"), ignore_errors=True)  # 1.5 GB on SQLite
                     for k, v in large[name].items():
                         if isinstance(v, dict) and "command" in v:
                             commands.append(f"# {name} listing, {k}\n{v['command']}")
