@@ -42,12 +42,14 @@ static enum status ns_missing(struct error *err, const json_t *ns)
     return ST_NOT_FOUND;
 }
 
-enum status catalog_get_table(struct catalog_ctx *ctx, const struct catalog_wh *wh,
-                              const json_t *ns, const char *name, struct store_obj *out,
-                              struct error *err)
+/* get_table is catalog_get_table reading the metadata text only when with_metadata. */
+static enum status get_table(struct catalog_ctx *ctx, const struct catalog_wh *wh, const json_t *ns,
+                             const char *name, bool with_metadata, struct store_obj *out,
+                             struct error *err)
 {
     char *key = catalog_ns_key(ns);
-    enum status rc = store_obj_get(ctx->conn, wh->id, key, name, out, err);
+    enum status rc = with_metadata ? store_obj_get(ctx->conn, wh->id, key, name, out, err)
+                                   : store_obj_head(ctx->conn, wh->id, key, name, out, err);
 
     free(key);
     if (rc == ST_OK && out->kind != STORE_TABLE) {
@@ -57,6 +59,13 @@ enum status catalog_get_table(struct catalog_ctx *ctx, const struct catalog_wh *
     if (rc == ST_NOT_FOUND)
         return table_missing(err, ns, name);
     return rc;
+}
+
+enum status catalog_get_table(struct catalog_ctx *ctx, const struct catalog_wh *wh,
+                              const json_t *ns, const char *name, struct store_obj *out,
+                              struct error *err)
+{
+    return get_table(ctx, wh, ns, name, true, out, err);
 }
 
 enum status catalog_exists_error(struct error *err, enum store_kind kind, bool creating_view,
@@ -354,7 +363,8 @@ enum status catalog_table_load(struct catalog_ctx *ctx, const struct catalog_wh 
 
     memset(out, 0, sizeof(*out));
     *not_modified = false;
-    if ((rc = catalog_get_table(ctx, wh, ns, name, &obj, err)))
+    /* The pointer first: a 304 or a cached refs form needs nothing more from the store. */
+    if ((rc = get_table(ctx, wh, ns, name, false, &obj, err)))
         goto out;
     /* The metadata file is the truth engines read: a missing file is a 404 (rck.md §4). */
     rc = fileio_exists(ctx->io, obj.metadata_location, err);
@@ -372,19 +382,25 @@ enum status catalog_table_load(struct catalog_ctx *ctx, const struct catalog_wh 
         *not_modified = true;
         goto out;
     }
+    /* Filtering means parsing the whole file: it is done once per metadata file. */
+    if (refs_only && (text = text_cache_get(ctx->cat->refs_cache, obj.metadata_location))) {
+        rc = table_body(ctx, wh, ns, name, obj.metadata_location, text, NULL, &out->body, err);
+        goto out;
+    }
+    store_obj_cleanup(&obj);
+    if ((rc = get_table(ctx, wh, ns, name, true, &obj, err)))
+        goto out;
+    /* A commit between the two reads is fine: what follows is consistent with this row. */
+    catalog_etag(obj.metadata_location, refs_only, out->etag);
     if (refs_only) {
-        /* Filtering means parsing the whole file: do it once per metadata file. */
-        text = text_cache_get(ctx->cat->refs_cache, obj.metadata_location);
-        if (!text) {
-            if ((rc = meta_parse(obj.metadata, strlen(obj.metadata), &meta, err))) {
-                rc = error_wrap(err, ST_INTERNAL, ET_INTERNAL, "Stored metadata of %s is invalid",
-                                name);
-                goto out;
-            }
-            filtered = meta_refs_only(meta);
-            text = meta_serialize(filtered);
-            text_cache_put(ctx->cat->refs_cache, obj.metadata_location, text);
+        if ((rc = meta_parse(obj.metadata, strlen(obj.metadata), &meta, err))) {
+            rc =
+                error_wrap(err, ST_INTERNAL, ET_INTERNAL, "Stored metadata of %s is invalid", name);
+            goto out;
         }
+        filtered = meta_refs_only(meta);
+        text = meta_serialize(filtered);
+        text_cache_put(ctx->cat->refs_cache, obj.metadata_location, text);
         rc = table_body(ctx, wh, ns, name, obj.metadata_location, text, NULL, &out->body, err);
     } else {
         rc = table_body(ctx, wh, ns, name, obj.metadata_location, obj.metadata, NULL, &out->body,
@@ -402,7 +418,7 @@ enum status catalog_table_exists(struct catalog_ctx *ctx, const struct catalog_w
                                  const json_t *ns, const char *name, struct error *err)
 {
     struct store_obj obj = {0};
-    enum status rc = catalog_get_table(ctx, wh, ns, name, &obj, err);
+    enum status rc = get_table(ctx, wh, ns, name, false, &obj, err);
 
     store_obj_cleanup(&obj);
     return rc;

@@ -52,6 +52,8 @@ struct store_backend_ops {
                                    const char *updates, const char *removals, char **old_props,
                                    struct error *err);
 
+    enum status (*obj_head)(struct store_conn *c, int64_t wh, const char *ns, const char *name,
+                            struct store_obj *out, struct error *err);
     enum status (*obj_get)(struct store_conn *c, int64_t wh, const char *ns, const char *name,
                            struct store_obj *out, struct error *err);
     enum status (*obj_list)(struct store_conn *c, int64_t wh, const char *ns, enum store_kind kind,

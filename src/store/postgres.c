@@ -74,6 +74,8 @@ const char *const pgstore_sql[P__COUNT] = {
                        "AND name = $2",
     [P_OBJ_GET] = "SELECT id, kind, metadata_location, metadata, version FROM objects "
                   "WHERE warehouse_id = $1 AND namespace = $2 AND name = $3",
+    [P_OBJ_HEAD] = "SELECT id, kind, metadata_location, NULL, 0 FROM objects "
+                   "WHERE warehouse_id = $1 AND namespace = $2 AND name = $3",
     [P_OBJ_KIND] = "SELECT id, kind FROM objects WHERE warehouse_id = $1 AND namespace = $2 "
                    "AND name = $3",
     [P_OBJ_KIND_FOR_UPDATE] = "SELECT id, kind FROM objects WHERE warehouse_id = $1 "
@@ -633,6 +635,7 @@ struct obj_args {
     const char *name;
     enum store_kind kind;
     struct store_obj *out;   /* get */
+    bool head;               /* get: without the metadata text */
     const char *after;       /* list */
     size_t limit;            /* list */
     struct store_page *page; /* list */
@@ -648,7 +651,7 @@ static enum status obj_get_body(struct pg_conn *c, void *arg, struct error *err)
     pgstore_param_int(&p, a->wh);
     pgstore_param_text(&p, a->ns);
     pgstore_param_text(&p, a->name);
-    if ((rc = pgstore_exec(c, P_OBJ_GET, &p, &res, err)))
+    if ((rc = pgstore_exec(c, a->head ? P_OBJ_HEAD : P_OBJ_GET, &p, &res, err)))
         return rc;
     if (PQntuples(res) == 0) {
         rc = storecommon_no_object(a->ns, a->name, err);
@@ -658,7 +661,7 @@ static enum status obj_get_body(struct pg_conn *c, void *arg, struct error *err)
         a->out->ns = xstrdup(a->ns);
         a->out->name = xstrdup(a->name);
         a->out->metadata_location = pgstore_dup(res, 0, 2, false);
-        a->out->metadata = pgstore_dup(res, 0, 3, false);
+        a->out->metadata = a->head ? NULL : pgstore_dup(res, 0, 3, false);
         a->out->version = pgstore_int(res, 0, 4);
     }
     PQclear(res);
@@ -674,6 +677,14 @@ static enum status pg_obj_get(struct store_conn *base, int64_t wh, const char *n
                               struct store_obj *out, struct error *err)
 {
     struct obj_args a = {.wh = wh, .ns = ns, .name = name, .out = out};
+
+    return pgstore_run((struct pg_conn *)base, PG_READ, obj_get_body, &a, obj_get_undo, err);
+}
+
+static enum status pg_obj_head(struct store_conn *base, int64_t wh, const char *ns,
+                               const char *name, struct store_obj *out, struct error *err)
+{
+    struct obj_args a = {.wh = wh, .ns = ns, .name = name, .out = out, .head = true};
 
     return pgstore_run((struct pg_conn *)base, PG_READ, obj_get_body, &a, obj_get_undo, err);
 }
@@ -1216,6 +1227,7 @@ const struct store_backend_ops pgstore_ops = {
     .ns_drop = pg_ns_drop,
     .ns_update_props = pg_ns_update_props,
     .obj_get = pg_obj_get,
+    .obj_head = pg_obj_head,
     .obj_list = pg_obj_list,
     .obj_commit = pg_obj_commit,
     .obj_drop = pg_obj_drop,

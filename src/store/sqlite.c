@@ -57,6 +57,7 @@ enum stmt_id {
     S_NS_DELETE,
     S_NS_SET_PROPS,
     S_OBJ_GET,
+    S_OBJ_HEAD,
     S_OBJ_LIST,
     S_OBJ_CAS,
     S_OBJ_INSERT,
@@ -98,6 +99,9 @@ static const char *const stmt_sql[S__COUNT] = {
                        "AND name = ?2",
     [S_OBJ_GET] = "SELECT id, kind, metadata_location, metadata, version FROM objects "
                   "WHERE warehouse_id = ?1 AND namespace = ?2 AND name = ?3",
+    /* Columns before metadata only: reading past it would walk its overflow pages. */
+    [S_OBJ_HEAD] = "SELECT id, kind, metadata_location FROM objects "
+                   "WHERE warehouse_id = ?1 AND namespace = ?2 AND name = ?3",
     [S_OBJ_LIST] = "SELECT name FROM objects WHERE warehouse_id = ?1 AND namespace = ?2 "
                    "AND kind = ?3 AND name > ?4 ORDER BY name LIMIT ?5",
     [S_OBJ_CAS] = "UPDATE objects SET metadata_location = ?1, metadata = ?2, "
@@ -1024,6 +1028,29 @@ static enum status sq_obj_get(struct store_conn *base, int64_t wh, const char *n
     return rc == ST_NOT_FOUND ? storecommon_no_object(ns, name, err) : rc;
 }
 
+static enum status sq_obj_head(struct store_conn *base, int64_t wh, const char *ns,
+                               const char *name, struct store_obj *out, struct error *err)
+{
+    struct sq_conn *c = (struct sq_conn *)base;
+    sqlite3_stmt *s;
+    enum status rc;
+
+    if ((rc = stmt(c, S_OBJ_HEAD, &s, err)))
+        return rc;
+    sqlite3_bind_int64(s, 1, wh);
+    bind_text(s, 2, ns);
+    bind_text(s, 3, name);
+    if ((rc = step_row(c, s, err)))
+        return rc == ST_NOT_FOUND ? storecommon_no_object(ns, name, err) : rc;
+    out->id = sqlite3_column_int64(s, 0);
+    out->kind = (enum store_kind)sqlite3_column_int(s, 1);
+    out->ns = xstrdup(ns);
+    out->name = xstrdup(name);
+    out->metadata_location = col_dup(s, 2);
+    sqlite3_reset(s);
+    return ST_OK;
+}
+
 static enum status obj_list_tx(struct sq_conn *c, int64_t wh, const char *ns, enum store_kind kind,
                                const char *after, size_t limit, struct store_page *out,
                                struct error *err)
@@ -1436,6 +1463,7 @@ static const struct store_backend_ops sq_ops = {
     .ns_drop = sq_ns_drop,
     .ns_update_props = sq_ns_update_props,
     .obj_get = sq_obj_get,
+    .obj_head = sq_obj_head,
     .obj_list = sq_obj_list,
     .obj_commit = sq_obj_commit,
     .obj_drop = sq_obj_drop,

@@ -282,6 +282,13 @@ enum status store_obj_get(struct store_conn *c, int64_t wh, const char *ns, cons
     return c->st->ops->obj_get(c, wh, ns, name, out, err);
 }
 
+enum status store_obj_head(struct store_conn *c, int64_t wh, const char *ns, const char *name,
+                           struct store_obj *out, struct error *err)
+{
+    memset(out, 0, sizeof(*out));
+    return c->st->ops->obj_head(c, wh, ns, name, out, err);
+}
+
 void store_obj_cleanup(struct store_obj *o)
 {
     if (!o)

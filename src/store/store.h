@@ -231,6 +231,13 @@ enum status store_ns_update_props(struct store_conn *c, int64_t wh, const char *
  */
 enum status store_obj_get(struct store_conn *c, int64_t wh, const char *ns, const char *name,
                           struct store_obj *out, struct error *err);
+/*
+ * store_obj_head is store_obj_get without the metadata text (out->metadata
+ * NULL, out->version 0): the cheap read for loads served from a cache and
+ * for existence checks. The stored text of a big table is megabytes.
+ */
+enum status store_obj_head(struct store_conn *c, int64_t wh, const char *ns, const char *name,
+                           struct store_obj *out, struct error *err);
 /* store_obj_cleanup frees the strings of o. */
 void store_obj_cleanup(struct store_obj *o);
 

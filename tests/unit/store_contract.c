@@ -772,6 +772,17 @@ static void test_obj_create_get(void **state)
     assert_true(o.id > 0);
     store_obj_cleanup(&o);
 
+    /* The head read: the same row without the metadata text. */
+    assert_int_equal(store_obj_head(f->c, f->wh, "db", "t", &o, &err), ST_OK);
+    assert_int_equal(o.kind, STORE_TABLE);
+    assert_string_equal(o.name, "t");
+    assert_string_equal(o.metadata_location, "loc1");
+    assert_null(o.metadata);
+    assert_true(o.id > 0);
+    store_obj_cleanup(&o);
+    assert_int_equal(store_obj_head(f->c, f->wh, "db", "none", &o, &err), ST_NOT_FOUND);
+    assert_int_equal(err.type, ET_NO_SUCH_TABLE);
+
     assert_int_equal(store_obj_get(f->c, f->wh, "db", "none", &o, &err), ST_NOT_FOUND);
     assert_int_equal(err.type, ET_NO_SUCH_TABLE);
     assert_null(o.name);
