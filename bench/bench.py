@@ -295,6 +295,10 @@ class Server:
     def env(self):
         return dict(os.environ)
 
+    def display(self, argv):
+        """The command line as the report shows it."""
+        return " ".join(shlex.quote(a) for a in argv)
+
     def warehouse_dir(self):
         return os.path.join(self.workdir, "warehouse")
 
@@ -302,7 +306,7 @@ class Server:
         os.makedirs(self.workdir, exist_ok=True)
         self.port = free_port()
         argv = ["taskset", "-c", SERVER_CPU] + self.argv()
-        self.command = " ".join(shlex.quote(a) for a in argv)
+        self.command = self.display(argv)
         logf = open(self.logfile, "ab")
         t0 = time.perf_counter()
         self.proc = subprocess.Popen(argv, stdout=logf, stderr=subprocess.STDOUT, env=self.env(),
@@ -402,6 +406,11 @@ class Reference(Server):
     def argv(self):
         return ["java", "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn", "-cp", self.classpath,
                 "org.apache.iceberg.rest.RESTCatalogServer"]
+
+    def display(self, argv):
+        env = {k: v for k, v in self.env().items() if k.startswith("CATALOG_")}
+        shown = ['"$(cat ' + REF_CP_FILE + ')"' if a == self.classpath else shlex.quote(a) for a in argv]
+        return " ".join(f"{k}={shlex.quote(v)}" for k, v in sorted(env.items())) + " " + " ".join(shown)
 
     def env(self):
         e = dict(os.environ)
