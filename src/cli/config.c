@@ -36,7 +36,7 @@ static const struct {
                      "worker threads running handlers (0 = 4 per CPU)"},
     [CFG_IO_THREADS] = {"io-threads", "SERAC_IO_THREADS", "0",
                         "HTTP I/O threads (0 = one per CPU)"},
-    [CFG_MAX_CONNECTIONS] = {"max-connections", "SERAC_MAX_CONNECTIONS", "10000",
+    [CFG_MAX_CONNECTIONS] = {"max-connections", "SERAC_MAX_CONNECTIONS", "16384",
                              "concurrent connections accepted"},
     [CFG_SHUTDOWN_GRACE_MS] = {"shutdown-grace-ms", "SERAC_SHUTDOWN_GRACE_MS", "10000",
                                "how long shutdown waits for in-flight requests"},

@@ -102,7 +102,7 @@ struct http_options {
     unsigned short port;             /* default 8181; 0 picks a free port (see http_server_port) */
     unsigned io_threads;             /* MHD epoll threads; 0 = number of CPUs */
     unsigned workers;                /* worker threads; 0 = 4 x CPUs, at least 4 */
-    unsigned max_connections;        /* default 10000 */
+    unsigned max_connections;        /* default 16384 */
     unsigned queue_limit;            /* queued requests before 503; default 4096 */
     unsigned conn_timeout_s;         /* idle keep-alive timeout, default 60 */
     size_t max_body_bytes;           /* request body cap, default 16 MiB; larger gets 413 */

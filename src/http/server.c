@@ -40,7 +40,7 @@
 #include "http/http.h"
 
 #define DEFAULT_HOST "127.0.0.1"
-#define DEFAULT_MAX_CONNECTIONS 10000
+#define DEFAULT_MAX_CONNECTIONS 16384
 #define DEFAULT_QUEUE_LIMIT 4096
 #define DEFAULT_CONN_TIMEOUT_S 60
 #define DEFAULT_MAX_BODY ((size_t)16 << 20)
@@ -165,7 +165,7 @@ static void ctx_free(struct http_ctx *c)
     free(c->scratch);
     free(c->allow);
     http_kv_free(c->req.query, c->req.nquery);
-    http_kv_free(c->req.headers, c->req.nheaders);
+    free(c->req.headers); /* the strings are MHD's */
     free(c->res.body);
     for (size_t i = 0; i < c->res.nheaders; i++) {
         free(c->res.headers[i].name);
@@ -434,8 +434,12 @@ static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind, const 
         c->nheaders_cap = c->nheaders_cap ? c->nheaders_cap * 2 : 16;
         r->headers = xrealloc(r->headers, c->nheaders_cap * sizeof(*r->headers));
     }
-    r->headers[r->nheaders].name = xstrdup(key);
-    r->headers[r->nheaders].value = xstrdup(value ? value : "");
+    /*
+     * Borrowed: MHD keeps the request's headers in the connection's memory
+     * until the request completes (on_completed), after every handler ran.
+     */
+    r->headers[r->nheaders].name = (char *)key;
+    r->headers[r->nheaders].value = (char *)(value ? value : "");
     r->nheaders++;
     return MHD_YES;
 }
