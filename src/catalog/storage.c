@@ -783,11 +783,30 @@ static char *query_param(const char *query, const char *name)
     return NULL;
 }
 
+/* has_dot_segment says whether a key has a "." or ".." segment. */
+static bool has_dot_segment(const char *key)
+{
+    for (const char *p = key; *p;) {
+        size_t n = strcspn(p, "/");
+        if ((n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.'))
+            return true;
+        p += n;
+        if (*p == '/')
+            p++;
+    }
+    return false;
+}
+
+/*
+ * under_prefix says whether key lies under prefix/. A key with "." or ".."
+ * segments never does: S3 reads them literally, but a store or proxy that
+ * normalises paths would take ".../t/../t2/x" for another table's file.
+ */
 static bool under_prefix(const char *key, const char *prefix)
 {
     size_t n = strlen(prefix);
 
-    return strncmp(key, prefix, n) == 0 && key[n] == '/';
+    return strncmp(key, prefix, n) == 0 && key[n] == '/' && !has_dot_segment(key);
 }
 
 static enum status forbidden(struct error *err, const char *what)

@@ -330,6 +330,10 @@ static void test_sign_only_inside_the_table(void **state)
     expect_forbidden(e, "GET", "http://127.0.0.1:9001/bucket/wh/ns/t/x", NULL);
     /* Encoded tricks decode before the check. */
     expect_forbidden(e, "GET", "http://127.0.0.1:9000/bucket/wh/ns/t%32/x", NULL);
+    /* Dot segments, plain or encoded, could climb out on a normalising store. */
+    expect_forbidden(e, "GET", "http://127.0.0.1:9000/bucket/wh/ns/t/../t2/x", NULL);
+    expect_forbidden(e, "GET", "http://127.0.0.1:9000/bucket/wh/ns/t/%2E%2E/t2/x", NULL);
+    expect_forbidden(e, "GET", "http://127.0.0.1:9000/bucket/wh/ns/t/./x", NULL);
     /* The table's own prefix without a slash is not inside it. */
     expect_forbidden(e, "GET", "http://127.0.0.1:9000/bucket/wh/ns/t", NULL);
     /* Bucket-level requests: listing elsewhere, listing everything, deleting outside. */
