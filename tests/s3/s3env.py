@@ -142,9 +142,10 @@ class MotoS3:
             except requests.RequestException:
                 pass
             return
-        if self.dir is not None and (self.dir / "pid").exists():
-            subprocess.run([str(MOTO_SCRIPT), "stop", str(self.dir)], capture_output=True,
-                           timeout=60)
+        if self.dir is not None:
+            if (self.dir / "pid").exists():
+                subprocess.run([str(MOTO_SCRIPT), "stop", str(self.dir)], capture_output=True,
+                               timeout=60)
             shutil.rmtree(self.dir, ignore_errors=True)
 
     # -- faults -----------------------------------------------------------------------------
