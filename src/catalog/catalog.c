@@ -13,8 +13,18 @@
 #include "core/log.h"
 #include "catalog/internal.h"
 #include "catalog/storage.h"
-#include "catalog/text_cache.h"
+#include "catalog/imm_cache.h"
 #include "core/jsonx.h"
+
+static void *meta_cache_take(void *value)
+{
+    return json_incref(value);
+}
+
+static void meta_cache_drop(void *value)
+{
+    json_decref(value);
+}
 
 /* json_text_equal compares two JSON texts by value (unparsable text is unequal). */
 static bool json_text_equal(const char *a, const char *b)
@@ -68,7 +78,8 @@ enum status catalog_open(const struct catalog_options *opts, struct catalog **ou
     pthread_cond_init(&cat->jobs_wake, NULL);
     for (int i = 0; i < CATALOG_COMMIT_LOCKS; i++)
         pthread_mutex_init(&cat->commit_locks[i], NULL);
-    cat->refs_cache = text_cache_new(64u << 20);
+    cat->refs_cache = imm_cache_new(64u << 20, imm_text_take, imm_text_drop);
+    cat->meta_cache = imm_cache_new(256u << 20, meta_cache_take, meta_cache_drop);
     cat->storage = xcalloc(1, sizeof(*cat->storage));
     storage_registry_init(cat->storage);
     if (opts->warehouse_storage && (rc = check_settings(opts, err)))
@@ -110,7 +121,8 @@ void catalog_close(struct catalog *cat)
         store_close(cat->store);
     catalog_wh_invalidate(cat);
     pthread_rwlock_destroy(&cat->wh_cache_lock);
-    text_cache_free(cat->refs_cache);
+    imm_cache_free(cat->refs_cache);
+    imm_cache_free(cat->meta_cache);
     if (cat->storage) {
         storage_registry_cleanup(cat->storage);
         free(cat->storage);

@@ -40,7 +40,7 @@ struct catalog_options {
 };
 
 struct storage_registry;
-struct text_cache;
+struct imm_cache;
 struct storage_entry;
 
 struct catalog {
@@ -54,7 +54,9 @@ struct catalog {
      * a missed hint (or `serac admin` on the store) can leave stale.
      */
     /* snapshots=refs forms of metadata files, by location (immutable, so never stale). */
-    struct text_cache *refs_cache;
+    struct imm_cache *refs_cache;
+    /* parsed metadata trees, by location, shared read-only by commits (imm_cache) */
+    struct imm_cache *meta_cache;
     pthread_rwlock_t wh_cache_lock;
     struct wh_cache_entry *wh_cache;
     size_t wh_cache_n;

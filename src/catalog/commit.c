@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "catalog/catalog.h"
+#include "catalog/imm_cache.h"
 #include "catalog/internal.h"
 #include "core/alloc.h"
 #include "core/clock.h"
@@ -152,6 +153,46 @@ static bool is_create(const json_t *reqs)
     return false;
 }
 
+/* A parsed tree takes about this much memory for text of n bytes (jansson, measured roughly). */
+#define META_TREE_BYTES(n) ((n)*4)
+
+/*
+ * read_base reads c's current row and its parsed metadata into *base (a
+ * reference, shared read-only with other threads through the metadata
+ * cache). The pointer is read first, without the stored text: when the tree
+ * of that file is cached, the text is never read nor parsed. Sets
+ * c->exists. ST_OK with *base NULL when there is no such object.
+ */
+static enum status read_base(struct catalog_ctx *ctx, const struct catalog_wh *wh,
+                             const struct kind_ops *ops, struct change *c, struct store_obj *obj,
+                             json_t **base, struct error *err)
+{
+    bool tables = ops->kind == STORE_TABLE;
+    enum status rc;
+
+    *base = NULL;
+    rc = tables ? store_obj_head(ctx->conn, wh->id, c->ns_key, c->name, obj, err)
+                : store_obj_get(ctx->conn, wh->id, c->ns_key, c->name, obj, err);
+    if (rc == ST_OK && tables && obj->kind == ops->kind)
+        *base = imm_cache_get(ctx->cat->meta_cache, obj->metadata_location);
+    if (rc == ST_OK && tables && !*base) {
+        store_obj_cleanup(obj);
+        rc = store_obj_get(ctx->conn, wh->id, c->ns_key, c->name, obj, err);
+    }
+    if (rc && rc != ST_NOT_FOUND)
+        return rc;
+    /* An object of the other kind is not this one: a create then fails on the name. */
+    c->exists = rc == ST_OK && obj->kind == ops->kind;
+    if (c->exists && !*base) {
+        if ((rc = parse_stored(ops, obj, base, err)))
+            return rc;
+        if (tables)
+            imm_cache_put(ctx->cat->meta_cache, obj->metadata_location, json_incref(*base),
+                          META_TREE_BYTES(strlen(obj->metadata)));
+    }
+    return ST_OK;
+}
+
 /* Reads, checks, applies and writes one change. Nothing is visible to others yet. */
 static enum status prepare(struct catalog_ctx *ctx, const struct catalog_wh *wh,
                            const struct kind_ops *ops, struct change *c, struct error *err)
@@ -162,12 +203,7 @@ static enum status prepare(struct catalog_ctx *ctx, const struct catalog_wh *wh,
     char *default_loc = NULL;
     enum status rc;
 
-    rc = store_obj_get(ctx->conn, wh->id, c->ns_key, c->name, &obj, err);
-    if (rc && rc != ST_NOT_FOUND)
-        goto out;
-    /* An object of the other kind is not this one: a create then fails on the name. */
-    c->exists = rc == ST_OK && obj.kind == ops->kind;
-    if (c->exists && (rc = parse_stored(ops, &obj, &base, err)))
+    if ((rc = read_base(ctx, wh, ops, c, &obj, &base, err)))
         goto out;
     /* Only a create transaction (assert-create) may commit to a name that is not there. */
     if (!c->exists && (ops->kind == STORE_VIEW || !is_create(c->reqs))) {
@@ -184,7 +220,7 @@ static enum status prepare(struct catalog_ctx *ctx, const struct catalog_wh *wh,
         if (!changed) {
             /* Nothing to do: answer with the current file, as Java does. */
             c->location = xstrdup(obj.metadata_location);
-            c->text = xstrdup(obj.metadata);
+            c->text = obj.metadata ? xstrdup(obj.metadata) : ops->serialize(base);
             rc = ST_OK;
             goto out;
         }
@@ -200,6 +236,10 @@ static enum status prepare(struct catalog_ctx *ctx, const struct catalog_wh *wh,
     if ((rc = catalog_write_metadata(ctx, c->location, c->text, err)))
         goto out;
     c->wrote = true;
+    /* The next commit to this table most likely starts from this file: keep its tree. */
+    if (ops->kind == STORE_TABLE)
+        imm_cache_put(ctx->cat->meta_cache, c->location, json_incref(next),
+                      META_TREE_BYTES(strlen(c->text)));
 out:
     if (rc)
         change_reset(c);

@@ -7,7 +7,7 @@
 #include "catalog/catalog.h"
 #include "catalog/internal.h"
 #include "catalog/storage.h"
-#include "catalog/text_cache.h"
+#include "catalog/imm_cache.h"
 #include "core/alloc.h"
 #include "core/buf.h"
 #include "core/clock.h"
@@ -383,7 +383,7 @@ enum status catalog_table_load(struct catalog_ctx *ctx, const struct catalog_wh 
         goto out;
     }
     /* Filtering means parsing the whole file: it is done once per metadata file. */
-    if (refs_only && (text = text_cache_get(ctx->cat->refs_cache, obj.metadata_location))) {
+    if (refs_only && (text = imm_cache_get(ctx->cat->refs_cache, obj.metadata_location))) {
         rc = table_body(ctx, wh, ns, name, obj.metadata_location, text, NULL, &out->body, err);
         goto out;
     }
@@ -400,7 +400,7 @@ enum status catalog_table_load(struct catalog_ctx *ctx, const struct catalog_wh 
         }
         filtered = meta_refs_only(meta);
         text = meta_serialize(filtered);
-        text_cache_put(ctx->cat->refs_cache, obj.metadata_location, text);
+        imm_cache_put(ctx->cat->refs_cache, obj.metadata_location, xstrdup(text), strlen(text) + 1);
         rc = table_body(ctx, wh, ns, name, obj.metadata_location, text, NULL, &out->body, err);
     } else {
         rc = table_body(ctx, wh, ns, name, obj.metadata_location, obj.metadata, NULL, &out->body,

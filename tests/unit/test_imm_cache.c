@@ -1,4 +1,4 @@
-/* test_text_cache.c - the bounded cache of text by immutable key. */
+/* test_imm_cache.c - the bounded cache of values by immutable key. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -10,37 +10,37 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "catalog/text_cache.h"
+#include "catalog/imm_cache.h"
 
 static void test_get_put(void **state)
 {
-    struct text_cache *c = text_cache_new(1 << 20);
+    struct imm_cache *c = imm_cache_new(1 << 20, imm_text_take, imm_text_drop);
     char *t;
     size_t bytes;
     uint64_t hits, misses;
 
     (void)state;
-    assert_null(text_cache_get(c, "file:/a"));
-    text_cache_put(c, "file:/a", "{\"a\":1}");
-    text_cache_put(c, "file:/b", "{\"b\":2}");
-    t = text_cache_get(c, "file:/a");
+    assert_null(imm_cache_get(c, "file:/a"));
+    imm_cache_put(c, "file:/a", strdup("{\"a\":1}"), strlen("{\"a\":1}") + 1);
+    imm_cache_put(c, "file:/b", strdup("{\"b\":2}"), strlen("{\"b\":2}") + 1);
+    t = imm_cache_get(c, "file:/a");
     assert_string_equal(t, "{\"a\":1}");
     free(t);
     /* A second put of a key keeps the first text (keys name immutable content). */
-    text_cache_put(c, "file:/a", "other");
-    t = text_cache_get(c, "file:/a");
+    imm_cache_put(c, "file:/a", strdup("other"), strlen("other") + 1);
+    t = imm_cache_get(c, "file:/a");
     assert_string_equal(t, "{\"a\":1}");
     free(t);
-    text_cache_stats(c, &bytes, &hits, &misses);
+    imm_cache_stats(c, &bytes, &hits, &misses);
     assert_int_equal(hits, 2);
     assert_int_equal(misses, 1);
     assert_int_equal(bytes, (strlen("file:/a") + 7 + 2) + (strlen("file:/b") + 7 + 2));
-    text_cache_free(c);
+    imm_cache_free(c);
 }
 
 static void test_eviction_oldest_first(void **state)
 {
-    struct text_cache *c = text_cache_new(1000);
+    struct imm_cache *c = imm_cache_new(1000, imm_text_take, imm_text_drop);
     char key[32], text[200];
     size_t bytes;
     uint64_t hits, misses;
@@ -50,26 +50,26 @@ static void test_eviction_oldest_first(void **state)
     text[199] = '\0';
     for (int i = 0; i < 20; i++) {
         snprintf(key, sizeof(key), "k%02d", i);
-        text_cache_put(c, key, text);
+        imm_cache_put(c, key, strdup(text), strlen(text) + 1);
     }
-    text_cache_stats(c, &bytes, &hits, &misses);
+    imm_cache_stats(c, &bytes, &hits, &misses);
     assert_true(bytes <= 1000);
     /* The newest survive, the oldest went first. */
-    char *t = text_cache_get(c, "k19");
+    char *t = imm_cache_get(c, "k19");
     assert_non_null(t);
     free(t);
-    assert_null(text_cache_get(c, "k00"));
+    assert_null(imm_cache_get(c, "k00"));
     /* Texts over a quarter of the cache are never kept. */
     char big[400];
     memset(big, 'y', 399);
     big[399] = '\0';
-    text_cache_put(c, "big", big);
-    assert_null(text_cache_get(c, "big"));
-    text_cache_free(c);
+    imm_cache_put(c, "big", strdup(big), strlen(big) + 1);
+    assert_null(imm_cache_get(c, "big"));
+    imm_cache_free(c);
 }
 
 struct worker {
-    struct text_cache *c;
+    struct imm_cache *c;
     int id, bad;
 };
 
@@ -82,19 +82,20 @@ static void *hammer(void *arg)
         int k = (i * 7 + w->id) % 500;
         snprintf(key, sizeof(key), "loc-%d", k);
         snprintf(text, sizeof(text), "text-%d", k);
-        char *t = text_cache_get(w->c, key);
+        char *t = imm_cache_get(w->c, key);
         if (t && strcmp(t, text) != 0)
             w->bad++;
         free(t);
         if (!t)
-            text_cache_put(w->c, key, text);
+            imm_cache_put(w->c, key, strdup(text), strlen(text) + 1);
     }
     return NULL;
 }
 
 static void test_threads(void **state)
 {
-    struct text_cache *c = text_cache_new(8000); /* small: constant eviction */
+    struct imm_cache *c =
+        imm_cache_new(8000, imm_text_take, imm_text_drop); /* small: constant eviction */
     struct worker w[4];
     pthread_t t[4];
 
@@ -107,7 +108,7 @@ static void test_threads(void **state)
         pthread_join(t[i], NULL);
         assert_int_equal(w[i].bad, 0);
     }
-    text_cache_free(c);
+    imm_cache_free(c);
 }
 
 int main(void)

@@ -1,10 +1,5 @@
-/*
- * text_cache.c - a bounded, thread-safe map from an immutable key (a
- * metadata file's location) to text derived from it. Entries never go
- * stale, because what a location names never changes; they only age out
- * when the cache is full (least recently inserted first).
- */
-#include "catalog/text_cache.h"
+/* imm_cache.c - the bounded cache of values by immutable key (see imm_cache.h). */
+#include "catalog/imm_cache.h"
 
 #include <pthread.h>
 #include <stdint.h>
@@ -17,19 +12,21 @@
 
 struct entry {
     char *key;
-    char *text;
-    size_t size;         /* bytes charged: key + text */
+    void *value;
+    size_t size;         /* bytes charged: key + value */
     struct entry *next;  /* bucket chain */
     struct entry *older; /* insertion order: towards the oldest */
     struct entry *newer;
 };
 
-struct text_cache {
+struct imm_cache {
     pthread_mutex_t lock;
     size_t max_bytes, bytes;
     struct entry *buckets[BUCKETS];
     struct entry *oldest, *newest;
     uint64_t hits, misses;
+    void *(*take)(void *value);
+    void (*drop)(void *value);
 };
 
 static size_t hash(const char *s)
@@ -43,16 +40,29 @@ static size_t hash(const char *s)
     return (size_t)(h % BUCKETS);
 }
 
-struct text_cache *text_cache_new(size_t max_bytes)
+struct imm_cache *imm_cache_new(size_t max_bytes, void *(*take)(void *value),
+                                void (*drop)(void *value))
 {
-    struct text_cache *c = xcalloc(1, sizeof(*c));
+    struct imm_cache *c = xcalloc(1, sizeof(*c));
 
     pthread_mutex_init(&c->lock, NULL);
     c->max_bytes = max_bytes;
+    c->take = take;
+    c->drop = drop;
     return c;
 }
 
-static void unlink_entry(struct text_cache *c, struct entry *e)
+void *imm_text_take(void *value)
+{
+    return xstrdup(value);
+}
+
+void imm_text_drop(void *value)
+{
+    free(value);
+}
+
+static void unlink_entry(struct imm_cache *c, struct entry *e)
 {
     struct entry **pp = &c->buckets[hash(e->key)];
 
@@ -69,11 +79,11 @@ static void unlink_entry(struct text_cache *c, struct entry *e)
         c->newest = e->older;
     c->bytes -= e->size;
     free(e->key);
-    free(e->text);
+    c->drop(e->value);
     free(e);
 }
 
-void text_cache_free(struct text_cache *c)
+void imm_cache_free(struct imm_cache *c)
 {
     if (!c)
         return;
@@ -83,14 +93,14 @@ void text_cache_free(struct text_cache *c)
     free(c);
 }
 
-char *text_cache_get(struct text_cache *c, const char *key)
+void *imm_cache_get(struct imm_cache *c, const char *key)
 {
-    char *out = NULL;
+    void *out = NULL;
 
     pthread_mutex_lock(&c->lock);
     for (struct entry *e = c->buckets[hash(key)]; e; e = e->next)
         if (strcmp(e->key, key) == 0) {
-            out = xstrdup(e->text);
+            out = c->take(e->value);
             break;
         }
     if (out)
@@ -101,39 +111,44 @@ char *text_cache_get(struct text_cache *c, const char *key)
     return out;
 }
 
-void text_cache_put(struct text_cache *c, const char *key, const char *text)
+void imm_cache_put(struct imm_cache *c, const char *key, void *value, size_t size)
 {
-    size_t size = strlen(key) + strlen(text) + 2;
     struct entry *e;
 
-    if (size > c->max_bytes / 4)
-        return; /* one entry never takes more than a quarter of the cache */
+    size += strlen(key) + 1;
+    if (size > c->max_bytes / 4) {
+        c->drop(value); /* one entry never takes more than a quarter of the cache */
+        return;
+    }
     pthread_mutex_lock(&c->lock);
     for (e = c->buckets[hash(key)]; e; e = e->next)
         if (strcmp(e->key, key) == 0)
             break;
-    if (!e) {
-        while (c->oldest && c->bytes + size > c->max_bytes)
-            unlink_entry(c, c->oldest);
-        e = xcalloc(1, sizeof(*e));
-        e->key = xstrdup(key);
-        e->text = xstrdup(text);
-        e->size = size;
-        size_t b = hash(key);
-        e->next = c->buckets[b];
-        c->buckets[b] = e;
-        e->older = c->newest;
-        if (c->newest)
-            c->newest->newer = e;
-        else
-            c->oldest = e;
-        c->newest = e;
-        c->bytes += size;
+    if (e) {
+        pthread_mutex_unlock(&c->lock);
+        c->drop(value); /* the key names immutable content: the first value stands */
+        return;
     }
+    while (c->oldest && c->bytes + size > c->max_bytes)
+        unlink_entry(c, c->oldest);
+    e = xcalloc(1, sizeof(*e));
+    e->key = xstrdup(key);
+    e->value = value;
+    e->size = size;
+    size_t b = hash(key);
+    e->next = c->buckets[b];
+    c->buckets[b] = e;
+    e->older = c->newest;
+    if (c->newest)
+        c->newest->newer = e;
+    else
+        c->oldest = e;
+    c->newest = e;
+    c->bytes += size;
     pthread_mutex_unlock(&c->lock);
 }
 
-void text_cache_stats(struct text_cache *c, size_t *bytes, uint64_t *hits, uint64_t *misses)
+void imm_cache_stats(struct imm_cache *c, size_t *bytes, uint64_t *hits, uint64_t *misses)
 {
     pthread_mutex_lock(&c->lock);
     *bytes = c->bytes;

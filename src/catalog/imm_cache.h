@@ -1,0 +1,39 @@
+/*
+ * imm_cache.h - a bounded, thread-safe cache of values derived from an
+ * immutable key: the snapshots=refs text of a metadata file, or its parsed
+ * tree, keyed by the file's location. Safe on every node of a cluster: a
+ * metadata file never changes once written, so an entry can only be
+ * missing, never wrong. Entries age out oldest-inserted first.
+ */
+#ifndef SERAC_CATALOG_IMM_CACHE_H
+#define SERAC_CATALOG_IMM_CACHE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct imm_cache;
+
+/*
+ * imm_cache_new makes a cache charging at most max_bytes (each entry its key
+ * plus the size given to put). take returns a reference for a caller (a copy,
+ * or the value with its count raised); drop releases the cache's own one.
+ */
+struct imm_cache *imm_cache_new(size_t max_bytes, void *(*take)(void *value),
+                                void (*drop)(void *value));
+void imm_cache_free(struct imm_cache *c);
+/* imm_cache_get returns take(value) for key, or NULL. */
+void *imm_cache_get(struct imm_cache *c, const char *key);
+/*
+ * imm_cache_put hands value (with size bytes charged) to the cache under key;
+ * the cache drops it at once if the key is there already or it is larger
+ * than a quarter of the cache.
+ */
+void imm_cache_put(struct imm_cache *c, const char *key, void *value, size_t size);
+/* imm_cache_stats reports the bytes held and the hit and miss counts. */
+void imm_cache_stats(struct imm_cache *c, size_t *bytes, uint64_t *hits, uint64_t *misses);
+
+/* Text values: take copies the string, drop frees it. */
+void *imm_text_take(void *value);
+void imm_text_drop(void *value);
+
+#endif
