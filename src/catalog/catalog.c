@@ -441,6 +441,10 @@ enum status catalog_fail_io(struct error *err, const char *what, const char *loc
     char reason[ERROR_MSG_MAX];
 
     snprintf(reason, sizeof(reason), "%s", err && err->msg[0] ? err->msg : "storage error");
+    /* An object store that is down or throttling is 503 (retry later), not a server fault. */
+    if (err && err->status == ST_UNAVAILABLE)
+        return error_set(err, ST_UNAVAILABLE, ET_SERVICE_UNAVAILABLE, "%s %s: %s", what, location,
+                         reason);
     return error_set(err, ST_IO, ET_INTERNAL, "%s %s: %s", what, location, reason);
 }
 

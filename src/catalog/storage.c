@@ -698,13 +698,16 @@ enum status storage_table_access(struct storage_entry *e, const char *table_loca
             char *token = NULL, expires[32];
             int64_t expires_ms = 0;
 
-            if ((rc = gcs_access_token(e->io, &token, &expires_ms, err)) == ST_OK) {
+            /*
+             * A token is vended only with its expiry: clients (PyArrow's GCS) refuse one
+             * without, and a fixed bearer token's expiry is unknown, so it is not vended.
+             */
+            if ((rc = gcs_access_token(e->io, &token, &expires_ms, err)) == ST_OK &&
+                expires_ms > 0) {
                 vended = json_object();
                 set_str(vended, "gcs.oauth2.token", token);
-                if (expires_ms > 0) {
-                    snprintf(expires, sizeof(expires), "%lld", (long long)expires_ms);
-                    set_str(vended, "gcs.oauth2.token-expires-at", expires);
-                }
+                snprintf(expires, sizeof(expires), "%lld", (long long)expires_ms);
+                set_str(vended, "gcs.oauth2.token-expires-at", expires);
             }
             free(token);
         }

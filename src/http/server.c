@@ -859,6 +859,8 @@ static void server_free(struct http_server *srv)
     pthread_mutex_destroy(&srv->inflight_lock);
     pthread_cond_destroy(&srv->inflight_cond);
     free(srv->workers);
+    free(srv->inline_ctxs);
+    pthread_mutex_destroy(&srv->inline_lock);
     free(srv->cors_origins);
     free(srv);
 }
