@@ -7,7 +7,7 @@ JOBS       ?= 2
 CMAKE_ARGS ?=
 
 .PHONY: all build run check test test-unit test-asan test-fuzz test-api test-pyiceberg test-rck \
-        test-duckdb test-spark \
+        test-duckdb test-spark test-s3 test-api-s3 test-gcs \
         deps deps-build venv fuzz format clean bench
 
 all: build
@@ -35,12 +35,13 @@ venv:
 	@scripts/setup-venv.sh
 
 # Everything: unit tests (plain and under ASan+UBSan), fuzzers (short fixed
-# runs), the API suite, the PyIceberg scenario and the Iceberg REST
-# Compatibility Kit. Prints each runner's summary, then a total.
+# runs), the API suite, PyIceberg, the Iceberg REST Compatibility Kit, Spark,
+# DuckDB, S3 (moto) and GCS (fake-gcs-server) warehouses, the PostgreSQL runs
+# and the multi-node tests. Prints each runner's summary, then a total.
 test: deps venv
 	@scripts/test-all.sh
 
-test-format test-deploy test-unit test-asan test-fuzz test-api test-pyiceberg test-duckdb test-rck test-spark: deps venv
+test-format test-deploy test-unit test-asan test-fuzz test-api test-pyiceberg test-duckdb test-rck test-spark test-s3 test-api-s3 test-gcs: deps venv
 	@scripts/test-all.sh $(patsubst test-%,%,$@)
 
 fuzz: deps

@@ -15,7 +15,7 @@ PACKAGES=(
 if [ "${SERAC_MINIMAL_DEPS:-0}" = 1 ]; then
   # Enough to build and run the server only.
   PACKAGES=(build-essential cmake pkg-config libmicrohttpd-dev libjansson-dev libsqlite3-dev
-            zlib1g-dev libcmocka-dev)
+            zlib1g-dev libzstd-dev libpq-dev libssl-dev libcurl4-openssl-dev libcmocka-dev)
 fi
 
 missing=()
