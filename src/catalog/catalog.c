@@ -79,7 +79,7 @@ enum status catalog_open(const struct catalog_options *opts, struct catalog **ou
     for (int i = 0; i < CATALOG_COMMIT_LOCKS; i++)
         pthread_mutex_init(&cat->commit_locks[i], NULL);
     cat->refs_cache = imm_cache_new(64u << 20, imm_text_take, imm_text_drop);
-    cat->meta_cache = imm_cache_new(256u << 20, meta_cache_take, meta_cache_drop);
+    cat->meta_cache = imm_cache_new(64u << 20, meta_cache_take, meta_cache_drop);
     cat->storage = xcalloc(1, sizeof(*cat->storage));
     storage_registry_init(cat->storage);
     if (opts->warehouse_storage && (rc = check_settings(opts, err)))

@@ -55,7 +55,7 @@ struct catalog {
      */
     /* snapshots=refs forms of metadata files, by location (immutable, so never stale). */
     struct imm_cache *refs_cache;
-    /* parsed metadata trees, by location, shared read-only by commits (imm_cache) */
+    /* each table's newest parsed metadata tree with its location, shared read-only by commits */
     struct imm_cache *meta_cache;
     pthread_rwlock_t wh_cache_lock;
     struct wh_cache_entry *wh_cache;

@@ -154,7 +154,43 @@ static bool is_create(const json_t *reqs)
 }
 
 /* A parsed tree takes about this much memory for text of n bytes (jansson, measured roughly). */
-#define META_TREE_BYTES(n) ((n)*4)
+#define META_TREE_BYTES(n) ((n)*8)
+
+/*
+ * The metadata cache holds one tree per table, its newest known one, as
+ * {"location": ..., "tree": ...} under the table's identity: a commit to a
+ * table almost always starts from the file the previous commit wrote, and
+ * older versions are never wanted again.
+ */
+static char *tree_key(const struct catalog_wh *wh, const struct change *c)
+{
+    return xasprintf("%lld\x1f%s\x1f%s", (long long)wh->id, c->ns_key, c->name);
+}
+
+static json_t *tree_get(struct catalog_ctx *ctx, const struct catalog_wh *wh,
+                        const struct change *c, const char *location)
+{
+    char *key = tree_key(wh, c);
+    json_t *v = imm_cache_get(ctx->cat->meta_cache, key), *tree = NULL;
+
+    if (v && json_is_string(json_object_get(v, "location")) &&
+        strcmp(json_string_value(json_object_get(v, "location")), location) == 0)
+        tree = json_incref(json_object_get(v, "tree"));
+    json_decref(v);
+    free(key);
+    return tree;
+}
+
+static void tree_put(struct catalog_ctx *ctx, const struct catalog_wh *wh, const struct change *c,
+                     const char *location, json_t *tree, size_t text_len)
+{
+    char *key = tree_key(wh, c);
+
+    imm_cache_set(ctx->cat->meta_cache, key,
+                  json_pack("{s:s, s:O}", "location", location, "tree", tree),
+                  META_TREE_BYTES(text_len));
+    free(key);
+}
 
 /*
  * read_base reads c's current row and its parsed metadata into *base (a
@@ -174,7 +210,7 @@ static enum status read_base(struct catalog_ctx *ctx, const struct catalog_wh *w
     rc = tables ? store_obj_head(ctx->conn, wh->id, c->ns_key, c->name, obj, err)
                 : store_obj_get(ctx->conn, wh->id, c->ns_key, c->name, obj, err);
     if (rc == ST_OK && tables && obj->kind == ops->kind)
-        *base = imm_cache_get(ctx->cat->meta_cache, obj->metadata_location);
+        *base = tree_get(ctx, wh, c, obj->metadata_location);
     if (rc == ST_OK && tables && !*base) {
         store_obj_cleanup(obj);
         rc = store_obj_get(ctx->conn, wh->id, c->ns_key, c->name, obj, err);
@@ -187,8 +223,7 @@ static enum status read_base(struct catalog_ctx *ctx, const struct catalog_wh *w
         if ((rc = parse_stored(ops, obj, base, err)))
             return rc;
         if (tables)
-            imm_cache_put(ctx->cat->meta_cache, obj->metadata_location, json_incref(*base),
-                          META_TREE_BYTES(strlen(obj->metadata)));
+            tree_put(ctx, wh, c, obj->metadata_location, *base, strlen(obj->metadata));
     }
     return ST_OK;
 }
@@ -238,8 +273,7 @@ static enum status prepare(struct catalog_ctx *ctx, const struct catalog_wh *wh,
     c->wrote = true;
     /* The next commit to this table most likely starts from this file: keep its tree. */
     if (ops->kind == STORE_TABLE)
-        imm_cache_put(ctx->cat->meta_cache, c->location, json_incref(next),
-                      META_TREE_BYTES(strlen(c->text)));
+        tree_put(ctx, wh, c, c->location, next, strlen(c->text));
 out:
     if (rc)
         change_reset(c);

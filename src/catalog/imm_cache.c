@@ -2,6 +2,7 @@
 #include "catalog/imm_cache.h"
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -111,7 +112,7 @@ void *imm_cache_get(struct imm_cache *c, const char *key)
     return out;
 }
 
-void imm_cache_put(struct imm_cache *c, const char *key, void *value, size_t size)
+static void insert(struct imm_cache *c, const char *key, void *value, size_t size, bool replace)
 {
     struct entry *e;
 
@@ -124,7 +125,9 @@ void imm_cache_put(struct imm_cache *c, const char *key, void *value, size_t siz
     for (e = c->buckets[hash(key)]; e; e = e->next)
         if (strcmp(e->key, key) == 0)
             break;
-    if (e) {
+    if (e && replace) {
+        unlink_entry(c, e);
+    } else if (e) {
         pthread_mutex_unlock(&c->lock);
         c->drop(value); /* the key names immutable content: the first value stands */
         return;
@@ -146,6 +149,16 @@ void imm_cache_put(struct imm_cache *c, const char *key, void *value, size_t siz
     c->newest = e;
     c->bytes += size;
     pthread_mutex_unlock(&c->lock);
+}
+
+void imm_cache_put(struct imm_cache *c, const char *key, void *value, size_t size)
+{
+    insert(c, key, value, size, false);
+}
+
+void imm_cache_set(struct imm_cache *c, const char *key, void *value, size_t size)
+{
+    insert(c, key, value, size, true);
 }
 
 void imm_cache_stats(struct imm_cache *c, size_t *bytes, uint64_t *hits, uint64_t *misses)

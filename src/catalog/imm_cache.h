@@ -29,6 +29,11 @@ void *imm_cache_get(struct imm_cache *c, const char *key);
  * than a quarter of the cache.
  */
 void imm_cache_put(struct imm_cache *c, const char *key, void *value, size_t size);
+/*
+ * imm_cache_set is imm_cache_put that replaces the value of a key already
+ * there (for keys naming something whose newest version is what is kept).
+ */
+void imm_cache_set(struct imm_cache *c, const char *key, void *value, size_t size);
 /* imm_cache_stats reports the bytes held and the hit and miss counts. */
 void imm_cache_stats(struct imm_cache *c, size_t *bytes, uint64_t *hits, uint64_t *misses);
 

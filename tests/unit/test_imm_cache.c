@@ -38,6 +38,25 @@ static void test_get_put(void **state)
     imm_cache_free(c);
 }
 
+static void test_set_replaces(void **state)
+{
+    struct imm_cache *c = imm_cache_new(1 << 20, imm_text_take, imm_text_drop);
+    size_t bytes;
+    uint64_t hits, misses;
+    char *t;
+
+    (void)state;
+    imm_cache_set(c, "table", strdup("v1"), 3);
+    imm_cache_set(c, "table", strdup("version 2"), 10);
+    t = imm_cache_get(c, "table");
+    assert_string_equal(t, "version 2");
+    free(t);
+    /* One entry: the replaced value no longer counts. */
+    imm_cache_stats(c, &bytes, &hits, &misses);
+    assert_int_equal(bytes, strlen("table") + 1 + 10);
+    imm_cache_free(c);
+}
+
 static void test_eviction_oldest_first(void **state)
 {
     struct imm_cache *c = imm_cache_new(1000, imm_text_take, imm_text_drop);
@@ -115,6 +134,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_get_put),
+        cmocka_unit_test(test_set_replaces),
         cmocka_unit_test(test_eviction_oldest_first),
         cmocka_unit_test(test_threads),
     };
