@@ -6,11 +6,8 @@
 #include "api/internal.h"
 #include "core/jsonx.h"
 
-bool api_begin(struct http_request *req, struct http_response *res, struct api_call *c, int flags)
+bool api_worker(struct http_request *req, struct http_response *res, struct api_call *c)
 {
-    size_t p = 0;
-    enum status rc = ST_OK;
-
     memset(c, 0, sizeof(*c));
     c->ctx = req->worker;
     if (!c->ctx) {
@@ -22,6 +19,16 @@ bool api_begin(struct http_request *req, struct http_response *res, struct api_c
     }
     /* Every store statement of this request must finish within the request deadline. */
     store_set_deadline(c->ctx->conn, c->ctx->cat->opts.request_timeout_ms, NULL);
+    return true;
+}
+
+bool api_begin(struct http_request *req, struct http_response *res, struct api_call *c, int flags)
+{
+    size_t p = 0;
+    enum status rc = ST_OK;
+
+    if (!api_worker(req, res, c))
+        return false;
     if (strncmp(req->route, "/v1/{prefix}/", 13) == 0)
         p++;
     rc = api_resolve_warehouse(req, c->ctx, &c->wh, &c->err);
@@ -122,14 +129,8 @@ void api_config(struct http_request *req, struct http_response *res)
     struct api_call c;
     json_t *cfg = NULL;
 
-    memset(&c, 0, sizeof(c));
-    c.ctx = req->worker;
-    if (!c.ctx) {
-        error_set(&c.err, ST_UNAVAILABLE, ET_SERVICE_UNAVAILABLE,
-                  "The catalog store is not available");
-        api_fail(res, &c);
+    if (!api_worker(req, res, &c))
         return;
-    }
     if (catalog_config(c.ctx, http_query(req, "warehouse"), &cfg, &c.err)) {
         api_fail(res, &c);
         return;

@@ -22,6 +22,12 @@ struct api_call {
 };
 
 /*
+ * api_worker starts c on the request's worker context (503 with
+ * Retry-After when the worker has no store connection) and sets the
+ * request's store deadline. api_begin starts with it.
+ */
+bool api_worker(struct http_request *req, struct http_response *res, struct api_call *c);
+/*
  * api_begin resolves the warehouse from {prefix} (or the default), decodes
  * the parts flags ask for, and on failure renders the error into res and
  * returns false. Always pair with api_end.

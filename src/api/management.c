@@ -17,16 +17,8 @@ static bool mgmt_begin(struct http_request *req, struct http_response *res, stru
 {
     enum status rc = ST_OK;
 
-    memset(c, 0, sizeof(*c));
-    c->ctx = req->worker;
-    if (!c->ctx) {
-        error_set(&c->err, ST_UNAVAILABLE, ET_SERVICE_UNAVAILABLE,
-                  "The catalog store is not available");
-        http_response_error(res, &c->err);
-        http_response_header(res, "Retry-After", "1");
+    if (!api_worker(req, res, c))
         return false;
-    }
-    store_set_deadline(c->ctx->conn, c->ctx->cat->opts.request_timeout_ms, NULL);
     if (want_name && http_percent_decode(req->params[0], strlen(req->params[0]), false, &c->name))
         rc = error_set(&c->err, ST_INVALID, ET_BAD_REQUEST, "Invalid warehouse name in path");
     if (!rc && want_body)
