@@ -25,20 +25,20 @@ struct httpc_header {
 };
 
 struct httpc_request {
-    const char *method; /* "GET", "PUT", "HEAD", "DELETE", "POST" */
-    const char *url;    /* sent verbatim */
+    const char *method;                 /* "GET", "PUT", "HEAD", "DELETE", "POST" */
+    const char *url;                    /* sent verbatim */
     const struct httpc_header *headers; /* sent as given; curl adds no Accept/Expect of its own */
     size_t n_headers;
     const void *body; /* may be NULL */
     size_t body_len;
-    long connect_timeout_ms; /* 0 = 5000 */
-    long timeout_ms;         /* whole request; 0 = 60000 */
+    long connect_timeout_ms;   /* 0 = 5000 */
+    long timeout_ms;           /* whole request; 0 = 60000 */
     size_t max_response_bytes; /* larger bodies fail with ST_INVALID; 0 = 256 MiB */
 };
 
 struct httpc_response {
-    long status;      /* HTTP status */
-    char *body;       /* owned, NUL-terminated (NUL not counted) */
+    long status; /* HTTP status */
+    char *body;  /* owned, NUL-terminated (NUL not counted) */
     size_t body_len;
     char **header_lines; /* owned "name: value" lines of the final response, CRLF stripped */
     size_t n_header_lines;
@@ -57,7 +57,8 @@ enum status httpc_do(const struct httpc_request *req, struct httpc_response *res
                      struct error *err);
 /* httpc_response_cleanup frees what httpc_do filled (safe on a zeroed or cleaned response). */
 void httpc_response_cleanup(struct httpc_response *resp);
-/* httpc_response_header returns the value of the first header named name (case-insensitive), or NULL. */
+/* httpc_response_header returns the value of the first header named name (case-insensitive), or
+ * NULL. */
 const char *httpc_response_header(const struct httpc_response *resp, const char *name);
 /*
  * httpc_backoff_ms returns the wait before retry number attempt (1-based):
