@@ -48,7 +48,7 @@
 /* After the workers are joined, how long resumed responses get to be written. */
 #define FLUSH_WAIT_MS 1000
 /* Per-connection memory for MHD's read buffer and headers (MHD's default is 32 KiB). */
-#define CONNECTION_MEMORY (12 * 1024)
+#define CONNECTION_MEMORY (16 * 1024)
 #define REQUEST_ID_MAX 128
 
 #define CORS_ALLOW_METHODS "GET, HEAD, POST, PUT, DELETE, OPTIONS"
