@@ -1118,13 +1118,23 @@ def write_report(results, servers, servers_info, large, machine, started, comman
     L.append("```")
     L.append("")
     with open(base + ".md", "w") as f:
-        f.write("\n".join(L))
+        f.write(portable("\n".join(L)))
     with open(base + ".json", "w") as f:
-        json.dump({"started": started.isoformat(), "machine": machine, "servers": servers_info,
-                   "results": results, "large": large, "duration_s": DURATION, "warmup_s": WARMUP,
-                   "targets": [{"target": a, "measured": b, "met": c} for a, b, c in targets]},
-                  f, indent=1, default=str)
+        f.write(portable(json.dumps(
+            {"started": started.isoformat(), "machine": machine, "servers": servers_info,
+             "results": results, "large": large, "duration_s": DURATION, "warmup_s": WARMUP,
+             "targets": [{"target": a, "measured": b, "met": c} for a, b, c in targets]},
+            indent=1, default=str)))
     return base + ".md"
+
+
+def portable(text):
+    """Reports name no path of the machine they ran on: the repository becomes ".", the scratch
+    directory "$BENCH_OUT" and the home directory "~" (Maven's ~/.m2 in classpaths)."""
+    for path, name in ((REPO, "."), (OUT, "$BENCH_OUT"), (os.path.expanduser("~"), "~")):
+        if path and path != "/":
+            text = text.replace(path.rstrip("/") + "/", name + "/").replace(path, name)
+    return text
 
 
 DOC_START = "<!-- bench:summary:start (written by bench/bench.py after a full run) -->"
