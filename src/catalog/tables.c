@@ -131,14 +131,16 @@ static enum status table_body(struct catalog_ctx *ctx, const struct catalog_wh *
                               const char *text, const char *location, char **out, struct error *err)
 {
     json_t *config = NULL, *creds = NULL;
-    char *found = NULL, *path;
+    char *found = NULL, *path = NULL;
     enum status rc;
 
     *out = NULL;
     /* Scanning large metadata for its location is skipped when nothing uses it. */
     if (!location && storage_needs_location(wh->storage, ctx->delegation))
         location = found = jsonx_top_string(text, "location");
-    path = sign_path(wh, ns, name);
+    /* The signer's path only matters to a client that asked for remote signing. */
+    if (ctx->delegation & DELEGATE_SIGNING)
+        path = sign_path(wh, ns, name);
     rc = storage_table_access(wh->storage, location, ctx->delegation, path, &config, &creds, err);
     if (rc == ST_OK)
         *out = catalog_result_body(meta_loc, text, config, creds);
@@ -363,8 +365,11 @@ enum status catalog_table_load(struct catalog_ctx *ctx, const struct catalog_wh 
 
     memset(out, 0, sizeof(*out));
     *not_modified = false;
-    /* The pointer first: a 304 or a cached refs form needs nothing more from the store. */
-    if ((rc = get_table(ctx, wh, ns, name, false, &obj, err)))
+    /*
+     * A plain load needs the stored text: one read. A conditional or a refs load may be
+     * answered from the pointer alone (304, cached refs form), so it reads that first.
+     */
+    if ((rc = get_table(ctx, wh, ns, name, !refs_only && !if_none_match, &obj, err)))
         goto out;
     /* The metadata file is the truth engines read: a missing file is a 404 (rck.md §4). */
     rc = fileio_exists(ctx->io, obj.metadata_location, err);
@@ -387,11 +392,13 @@ enum status catalog_table_load(struct catalog_ctx *ctx, const struct catalog_wh 
         rc = table_body(ctx, wh, ns, name, obj.metadata_location, text, NULL, &out->body, err);
         goto out;
     }
-    store_obj_cleanup(&obj);
-    if ((rc = get_table(ctx, wh, ns, name, true, &obj, err)))
-        goto out;
-    /* A commit between the two reads is fine: what follows is consistent with this row. */
-    catalog_etag(obj.metadata_location, refs_only, out->etag);
+    if (!obj.metadata) {
+        store_obj_cleanup(&obj);
+        if ((rc = get_table(ctx, wh, ns, name, true, &obj, err)))
+            goto out;
+        /* A commit between the two reads is fine: what follows is consistent with this row. */
+        catalog_etag(obj.metadata_location, refs_only, out->etag);
+    }
     if (refs_only) {
         if ((rc = meta_parse(obj.metadata, strlen(obj.metadata), &meta, err))) {
             rc =
