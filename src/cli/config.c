@@ -38,6 +38,10 @@ static const struct {
                         "HTTP I/O threads (0 = one per CPU)"},
     [CFG_MAX_CONNECTIONS] = {"max-connections", "SERAC_MAX_CONNECTIONS", "16384",
                              "concurrent connections accepted"},
+    [CFG_CONNECTION_MEMORY] = {"connection-memory", "SERAC_CONNECTION_MEMORY", "12288",
+                               "bytes of buffer per connection for request and response "
+                               "headers, resident while the connection is open; requests "
+                               "whose headers do not fit get 431"},
     [CFG_SHUTDOWN_GRACE_MS] = {"shutdown-grace-ms", "SERAC_SHUTDOWN_GRACE_MS", "10000",
                                "how long shutdown waits for in-flight requests"},
     [CFG_COMMIT_ATTEMPTS] = {"commit-attempts", "SERAC_COMMIT_ATTEMPTS", "10",

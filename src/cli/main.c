@@ -203,7 +203,7 @@ static int cmd_serve(struct config *cfg)
     struct http_server *srv = NULL;
     struct http_options ho = {0};
     char *store = NULL, *wh_loc = NULL, *shown;
-    unsigned long long port, body, workers, io, conns, grace;
+    unsigned long long port, body, workers, io, conns, grace, connmem;
     sigset_t sigs;
     int sig = 0, rc = 1;
 
@@ -213,6 +213,7 @@ static int cmd_serve(struct config *cfg)
         config_get_uint(cfg, CFG_WORKERS, 0, 4096, &workers, &err) ||
         config_get_uint(cfg, CFG_IO_THREADS, 0, 256, &io, &err) ||
         config_get_uint(cfg, CFG_MAX_CONNECTIONS, 1, 1000000, &conns, &err) ||
+        config_get_uint(cfg, CFG_CONNECTION_MEMORY, 4096, 1 << 20, &connmem, &err) ||
         config_get_uint(cfg, CFG_SHUTDOWN_GRACE_MS, 0, 3600000, &grace, &err))
         goto fail;
     /* Signals are taken by sigwait below; block them before any thread starts. */
@@ -230,6 +231,7 @@ static int cmd_serve(struct config *cfg)
     ho.workers = (unsigned)workers;
     ho.max_connections = (unsigned)conns;
     ho.max_body_bytes = (size_t)body;
+    ho.connection_memory = (size_t)connmem;
     ho.cors_origins = config_get(cfg, CFG_CORS_ORIGINS);
     ho.shutdown_grace_ms = (unsigned)grace;
     ho.routes = api_routes();

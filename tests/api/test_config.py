@@ -167,3 +167,57 @@ def test_request_id_odd_values_are_not_echoed_raw(api, server):
                 assert len(value) <= 256, "request ID must be capped"
                 assert all(0x20 <= c < 0x7f for c in value), value
     assert api.get("/health/ready").status == 200
+
+
+def _raw_exchange(server, request):
+    """Sends one raw HTTP/1.1 request; returns (status or None when the connection was closed
+    or reset without an answer, the response bytes)."""
+    import socket
+    from urllib.parse import urlsplit
+    u = urlsplit(server.url)
+    data = b""
+    with socket.create_connection((u.hostname, u.port), timeout=10) as s:
+        try:
+            s.sendall(request)
+            while True:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+        except (ConnectionResetError, BrokenPipeError):
+            pass
+    if not data.startswith(b"HTTP/1.1 "):
+        return None, data
+    return int(data.split(b" ", 2)[1]), data
+
+
+def test_eight_kib_of_request_headers_are_served(api, server, ns):
+    """Per-connection memory is bounded (--connection-memory, 12 KiB by default), yet request
+    headers as large as common servers accept (8 KiB: Tomcat's and Apache's defaults; a large
+    OIDC bearer token) are served on reads, on mutations with a body, and on answers that
+    carry an ETag."""
+    import json
+    pad = b"a" * 8000
+    head = b"Host: 127.0.0.1\r\nConnection: close\r\nX-Client-Token: " + pad + b"\r\n"
+    status, data = _raw_exchange(server, b"GET /v1/config HTTP/1.1\r\n" + head + b"\r\n")
+    assert status == 200, data[:200]
+    body = json.dumps({"name": "wide_headers", "schema": {
+        "type": "struct", "fields": [{"id": 1, "name": "x", "type": "long", "required": False}]}}).encode()
+    path = f"/v1/default/namespaces/{ns[0]}/tables".encode()
+    status, data = _raw_exchange(server, b"POST " + path + b" HTTP/1.1\r\n" + head +
+                                 b"Content-Type: application/json\r\nContent-Length: " +
+                                 str(len(body)).encode() + b"\r\n\r\n" + body)
+    assert status == 200, data[:300]
+    status, data = _raw_exchange(server, b"GET " + path + b"/wide_headers HTTP/1.1\r\n" + head + b"\r\n")
+    assert status == 200, data[:300]
+    assert b"\r\netag: " in data.split(b"\r\n\r\n", 1)[0].lower()
+
+
+def test_oversized_request_headers_refused_cleanly(api, server):
+    """Headers beyond the per-connection memory are refused (431, or the connection closed),
+    never a 5xx; the server goes on serving."""
+    req = (b"GET /v1/config HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+           b"X-Client-Token: " + b"a" * 65536 + b"\r\n\r\n")
+    status, data = _raw_exchange(server, req)
+    assert status in (None, 431), data[:200]
+    assert api.get("/v1/config").status == 200
