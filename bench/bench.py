@@ -20,7 +20,8 @@ bench/run.sh installs the tools and builds serac, then runs this script. It
 Environment: BENCH_QUICK=1 (3 s runs, 1 s warm-up), BENCH_DURATION / BENCH_WARMUP (seconds),
 BENCH_SERVERS (comma list of serac-sqlite,serac-pg,reference,nessie), BENCH_WORKLOADS (comma
 list of workload ids), BENCH_SKIP_LARGE=1 (no 1,000,000-table phase), BENCH_SERAC_ARGS (extra
-`serac serve` flags). Paths come from run.sh: SERAC_BIN, BENCH_OUT (scratch), LOADGEN_BIN,
+`serac serve` flags), BENCH_PG_TCP=1 (serac-pg reaches PostgreSQL over TCP loopback, not its Unix
+socket), BENCH_LISTING_ROUNDS (interleaved rounds of the listing cases, default 3). Paths come from run.sh: SERAC_BIN, BENCH_OUT (scratch), LOADGEN_BIN,
 REF_CLASSPATH_FILE, NESSIE_JAR, NESSIE_JAVA.
 """
 
@@ -41,7 +42,7 @@ import threading
 import time
 import uuid
 from datetime import datetime, timezone
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 BENCH_DIR = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(BENCH_DIR)
@@ -66,6 +67,7 @@ N_SMALL = 1000
 N_COMMIT_TABLES = 256
 N_SNAPSHOTS = 10000
 N_LARGE = 1_000_000
+PG_TCP = os.environ.get("BENCH_PG_TCP") == "1"
 READ_CONNS = 64
 WRITE_CONNS = 16
 
@@ -361,13 +363,16 @@ class Serac(Server):
         self.prefix = "/v1/default"
         self.version = os.environ.get("SERAC_VERSION") or serac_version()
         if store != "sqlite":
-            self.note = "CPU s and the server pinning include the PostgreSQL processes; RSS is serac's own."
+            self.note = ("CPU s and the server pinning include the PostgreSQL processes; RSS is serac's own. "
+                         + ("serac reaches PostgreSQL over TCP (127.0.0.1)." if PG_TCP else
+                            "serac reaches PostgreSQL over its Unix socket, as a PostgreSQL on the same "
+                            "host is reached (BENCH_PG_TCP=1: over TCP loopback instead)."))
 
     def argv(self):
         a = [SERAC_BIN, "serve", "--host", "127.0.0.1", "--port", str(self.port),
              "--data-dir", os.path.join(self.workdir, "data")]
         if self.store != "sqlite":
-            a += ["--store", self.pg_url]
+            a += ["--store", self.pg_url if PG_TCP or not self.pg_dir else pg_socket_url(self.pg_url, self.pg_dir)]
         return a + shlex.split(os.environ.get("BENCH_SERAC_ARGS", ""))
 
     def warehouse_dir(self):
@@ -822,38 +827,98 @@ def seed_large_pg(pg_dir, pg_url):
     return int(r.stdout.strip().splitlines()[-1])
 
 
-def large_listing(make_server, seed_fn):
-    """Lists a 100-table page in an (almost) empty catalog, then again after adding 1,000,000
-    tables through the store. Returns rows keyed by case."""
+LISTING_ROUNDS = int(os.environ.get("BENCH_LISTING_ROUNDS", "1" if QUICK else "3"))
+EMPTY_CASE = "empty: namespace of 100 tables, page 1"
+LIST_SQL = ("SELECT name FROM objects WHERE warehouse_id = {wh} AND namespace = '{ns}' AND kind = 1 "
+            "AND name > '{after}' ORDER BY name LIMIT 101")
+
+
+def pg_plan(url, ns, after):
+    """The plan PostgreSQL runs for serac's table-page query (as a prepared statement past its
+    first five executions, so the generic plan when it would win) with the pages it touched."""
+    q = ("SELECT name FROM objects WHERE warehouse_id = $1 AND namespace = $2 AND kind = $3 "
+         "AND name > $4 ORDER BY name LIMIT $5")
+    ex = f"EXECUTE q(:wh, '{ns}', 1, '{after}', 101)"
+    sql = (f"SELECT id AS wh FROM warehouses ORDER BY id LIMIT 1 \\gset\nPREPARE q AS {q};\n"
+           f"\\o /dev/null\n" + f"{ex};\n" * 6 + f"\\o\nEXPLAIN (ANALYZE, BUFFERS, COSTS OFF, TIMING OFF) {ex};")
+    r = subprocess.run(["psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", url],
+                       input=sql, capture_output=True, text=True)
+    if r.returncode != 0:
+        return f"psql failed: {r.stderr.strip()[:200]}"
+    lines = [ln.strip() for ln in r.stdout.splitlines() if ln.strip()]
+    plan = [ln for ln in lines if "Scan" in ln or "Limit" in ln or "Sort" in ln]
+    bufs = next((ln for ln in lines if ln.startswith("Buffers:")), "Buffers: ?")
+    return "; ".join(plan[:3]) + f" — {bufs}"
+
+
+def sqlite_plan(db, ns, after):
+    con = sqlite3.connect(db)
+    try:
+        wh = con.execute("SELECT id FROM warehouses ORDER BY id LIMIT 1").fetchone()[0]
+        rows = con.execute("EXPLAIN QUERY PLAN " + LIST_SQL.format(wh=wh, ns=ns, after=after)).fetchall()
+        return "; ".join(r[-1] for r in rows)
+    finally:
+        con.close()
+
+
+def large_listing(make_server, seed_fn, plan_fn):
+    """Lists 100-table pages in an (almost) empty catalog and in one holding 1,000,000 more
+    tables (added through the store), both served at once by two servers; the cases are measured
+    in LISTING_ROUNDS interleaved rounds (order rotated each round) so that drift of the machine
+    hits both catalogs alike, and each case reports its median round. Also records the query
+    plan and, on PostgreSQL, the pages the page query touches. Returns rows keyed by case."""
     rows = {}
-    srv = make_server()
-    srv.start()
-    rows["_ready_empty_ms"] = srv.ready_ms
-    c = Client(srv.port)
-    for ns in ("small", "big"):
-        c.ok("POST", f"{srv.prefix}/namespaces", {"namespace": [ns]})
-    parallel([f"t{i:03d}" for i in range(100)],
-             lambda cl, t: cl.ok("POST", f"{srv.ns_path('small')}/tables", {"name": t, "schema": SCHEMA}),
-             srv.port)
-    c.close()
-    page = f"{srv.ns_path('small')}/tables?pageSize=100"
-    rows["empty: namespace of 100 tables, page 1"] = list_tables_workload(srv, "empty-small", page)
-    srv.stop()
-    t0 = time.perf_counter()
-    n = seed_fn()
-    rows["_seed_s"] = time.perf_counter() - t0
-    rows["_objects"] = n
-    log(f"{srv.name}: {n} tables in the store after {rows['_seed_s']:.1f} s of SQL")
-    srv.start()
-    rows["_ready_large_ms"] = srv.ready_ms
-    rows["_idle_rss_large_kb"] = srv.idle_rss_kb
-    rows["1M: same namespace of 100 tables, page 1"] = list_tables_workload(srv, "large-small", page)
-    big = f"{srv.ns_path('big')}/tables?pageSize=100"
-    rows["1M: namespace of 1,000,000 tables, page 1"] = list_tables_workload(srv, "large-first", big)
-    token = walk_to_middle(srv, "big", N_LARGE)
-    mid = big + "&pageToken=" + quote(token or "", safe="")
-    rows["1M: namespace of 1,000,000 tables, page 5,001"] = list_tables_workload(srv, "large-mid", mid)
-    srv.stop()
+    empty, large = make_server("empty"), make_server("large")
+    try:
+        for srv in (empty, large):
+            srv.start()
+            c = Client(srv.port)
+            for ns in ("small", "big"):
+                c.ok("POST", f"{srv.prefix}/namespaces", {"namespace": [ns]})
+            parallel([f"t{i:03d}" for i in range(100)],
+                     lambda cl, t, srv=srv: cl.ok("POST", f"{srv.ns_path('small')}/tables",
+                                                  {"name": t, "schema": SCHEMA}), srv.port)
+            c.close()
+        rows["_ready_empty_ms"] = empty.ready_ms
+        large.stop()
+        t0 = time.perf_counter()
+        n = seed_fn(large)
+        rows["_seed_s"] = time.perf_counter() - t0
+        rows["_objects"] = n
+        log(f"{large.name}: {n} tables in the store after {rows['_seed_s']:.1f} s of SQL")
+        large.start()
+        rows["_ready_large_ms"] = large.ready_ms
+        rows["_idle_rss_large_kb"] = large.idle_rss_kb
+        small = f"{large.ns_path('small')}/tables?pageSize=100"
+        big = f"{large.ns_path('big')}/tables?pageSize=100"
+        token = walk_to_middle(large, "big", N_LARGE)
+        cases = [(EMPTY_CASE, empty, small),
+                 ("1M: same namespace of 100 tables, page 1", large, small),
+                 ("1M: namespace of 1,000,000 tables, page 1", large, big),
+                 ("1M: namespace of 1,000,000 tables, page 5,001", large,
+                  big + "&pageToken=" + quote(token or "", safe=""))]
+        runs = {k: [] for k, _, _ in cases}
+        for r in range(LISTING_ROUNDS):
+            for i in range(len(cases)):
+                k, srv, path = cases[(i + r) % len(cases)]
+                runs[k].append(list_tables_workload(srv, f"case{cases.index((k, srv, path))}-round{r}", path))
+        for k, got in runs.items():
+            got.sort(key=lambda row: row["per_sec"])
+            row = dict(got[len(got) // 2])
+            row["rounds_per_sec"] = [g["per_sec"] for g in got]
+            rows[k] = row
+        mid_after = f"t{N_LARGE // 2 - 1:07d}"  # the last name of the pages walk_to_middle read
+        rows["_plans"] = {
+            "empty catalog, 100-table namespace": plan_fn(empty, "small", ""),
+            "1,000,000 tables, 100-table namespace": plan_fn(large, "small", ""),
+            "1,000,000 tables, big namespace, page 1": plan_fn(large, "big", ""),
+            "1,000,000 tables, big namespace, page 5,001": plan_fn(large, "big", mid_after),
+        }
+        for what, plan in rows["_plans"].items():
+            log(f"{large.name} plan, {what}: {plan}")
+    finally:
+        empty.stop()
+        large.stop()
     return rows
 
 
@@ -1076,9 +1141,14 @@ def write_report(results, servers, servers_info, large, machine, started, comman
         L.append("")
         L.append("The 1,000,000 tables are inserted with one SQL statement straight into the store "
                  "(namespace `big`), each row a copy of a real table's stored row (PostgreSQL: then "
-                 "`VACUUM (ANALYZE) objects`); the other rows come from the API. 64 connections. "
-                 "The target counts as met when the throughput is at least 90% of the empty "
-                 "catalog's; runs on this machine vary by about ±10%.")
+                 "`VACUUM (ANALYZE) objects`); the other rows come from the API. Two servers run "
+                 "at once, one on each catalog (PostgreSQL: two databases of one server), and the "
+                 f"four cases are measured in {LISTING_ROUNDS} interleaved rounds, the order rotated "
+                 "each round, so that the machine's drift falls on both alike; each row is the case's "
+                 "median round (all rounds' req/s in the last column). 64 connections. The target "
+                 "counts as met when the throughput is at least 90% of the empty catalog's. The plan "
+                 "lines show what the store does for one page (PostgreSQL: a prepared statement "
+                 "after six executions, as serac runs it, with the buffer pages it touched).")
         for s, rows in large.items():
             L.append("")
             if "error" in rows:
@@ -1089,8 +1159,8 @@ def write_report(results, servers, servers_info, large, machine, started, comman
                      f"1,000,000 tables; idle RSS then {rows['_idle_rss_large_kb'] / 1024:.1f} MB.")
             L.append("")
             L.append("| case | req/s | p50 ms | p99 ms | p99.9 ms | errors | CPU s | × empty | load gen CPU s | "
-                     "others on CPU 1, s |")
-            L.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+                     "others on CPU 1, s | rounds, req/s |")
+            L.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
             empty = rows["empty: namespace of 100 tables, page 1"]
             for k, v in rows.items():
                 if k.startswith("_"):
@@ -1098,7 +1168,12 @@ def write_report(results, servers, servers_info, large, machine, started, comman
                 L.append(f"| {k} | {fmt_rate(v['per_sec'])} | {fmt_ms(v['p50_ms'])} | {fmt_ms(v['p99_ms'])} | "
                          f"{fmt_ms(v['p999_ms'])} | {v['errors']} | {v['cpu_s']:.1f} | "
                          f"{v['per_sec'] / empty['per_sec']:.2f} | {v.get('gen_cpu_s', 0):.1f} | "
-                         f"{v.get('other_cpu_s', 0):.1f} |")
+                         f"{v.get('other_cpu_s', 0):.1f} | "
+                         f"{', '.join(fmt_rate(x) for x in v.get('rounds_per_sec', []))} |")
+            if rows.get("_plans"):
+                L.append("")
+                for what, plan in rows["_plans"].items():
+                    L.append(f"- plan, {what}: `{plan}`")
     L.append("")
     L.append("## Commands")
     L.append("")
@@ -1254,6 +1329,22 @@ def start_pg():
     return url, d
 
 
+def pg_socket_url(url, pg_dir):
+    """The URL of the same database through the server's Unix socket (in pg_dir)."""
+    u = urlsplit(url)
+    return f"postgresql:///{u.path.lstrip('/')}?host={pg_dir}&port={u.port}&user={u.username}"
+
+
+def second_database(url, name):
+    """Creates database `name` on the server of `url`; returns its URL."""
+    r = subprocess.run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", url, "-c", f"CREATE DATABASE {name}"],
+                       capture_output=True, text=True)
+    if r.returncode != 0:
+        raise RuntimeError(f"psql: {r.stderr.strip()}")
+    base, _, _ = url.rpartition("/")
+    return f"{base}/{name}"
+
+
 def stop_pg(pg_dir):
     subprocess.run([os.path.join(REPO, "scripts", "pg-test-server.sh"), "stop", pg_dir],
                    capture_output=True)
@@ -1324,22 +1415,36 @@ def main():
                 if name not in wanted:
                     continue
                 try:
+                    wd = os.path.join(OUT, "large-" + name.split("-")[1])
+                    shutil.rmtree(wd, ignore_errors=True)
                     if name == "serac-sqlite":
-                        wd = os.path.join(OUT, "large-sqlite")
-                        shutil.rmtree(wd, ignore_errors=True)
-                        mk = lambda: Serac(wd)  # noqa: E731
-                        fn = lambda: seed_large_sqlite(os.path.join(wd, "data", "catalog.db"))  # noqa: E731
+                        def mk(which):
+                            return Serac(os.path.join(wd, which))
+
+                        def fn(srv):
+                            return seed_large_sqlite(os.path.join(srv.workdir, "data", "catalog.db"))
+
+                        def plan(srv, ns, after):
+                            return sqlite_plan(os.path.join(srv.workdir, "data", "catalog.db"), ns, after)
                     else:
                         if "dir" in pg:
                             stop_pg(pg.pop("dir"))
                             pg.pop("url", None)
                         pg["url"], pg["dir"] = start_pg()
-                        wd = os.path.join(OUT, "large-pg")
-                        shutil.rmtree(wd, ignore_errors=True)
-                        mk = lambda: Serac(wd, "postgres", pg["url"], pg["dir"])  # noqa: E731
-                        fn = lambda: seed_large_pg(pg["dir"], pg["url"])  # noqa: E731
-                    large[name] = large_listing(mk, fn)
-                    shutil.rmtree(os.path.join(wd, "data"), ignore_errors=True)  # 1.5 GB on SQLite
+                        urls = {"empty": pg["url"], "large": second_database(pg["url"], "serac_large")}
+
+                        def mk(which):
+                            srv = Serac(os.path.join(wd, which), "postgres", urls[which], pg["dir"])
+                            srv.which = which
+                            return srv
+
+                        def fn(srv):
+                            return seed_large_pg(pg["dir"], urls[srv.which])
+
+                        def plan(srv, ns, after):
+                            return pg_plan(urls[srv.which], ns, after)
+                    large[name] = large_listing(mk, fn, plan)
+                    shutil.rmtree(wd, ignore_errors=True)  # 1.5 GB on SQLite
                     for k, v in large[name].items():
                         if isinstance(v, dict) and "command" in v:
                             commands.append(f"# {name} listing, {k}\n{v['command']}")

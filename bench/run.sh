@@ -3,7 +3,7 @@
 # runs the benchmark suite (bench/bench.py), which writes bench/results/<date>-<machine>.md.
 #
 # Settings (environment): BENCH_QUICK=1 for 3 s runs while developing; BENCH_SERVERS,
-# BENCH_WORKLOADS, BENCH_DURATION, BENCH_WARMUP, BENCH_SKIP_LARGE, BENCH_SERAC_ARGS (see
+# BENCH_WORKLOADS, BENCH_DURATION, BENCH_WARMUP, BENCH_SKIP_LARGE, BENCH_SERAC_ARGS, BENCH_PG_TCP (see
 # bench/bench.py); BENCH_OUT for the scratch directory (default /tmp/serac-bench, emptied first);
 # SERAC_BIN to benchmark a serac binary built elsewhere instead of building build-release;
 # BENCH_SERAC_COMMIT=<rev> to build that commit (git archive into the scratch directory, so
