@@ -68,6 +68,7 @@ N_COMMIT_TABLES = 256
 N_SNAPSHOTS = 10000
 N_LARGE = 1_000_000
 PG_TCP = os.environ.get("BENCH_PG_TCP") == "1"
+PACED_RATE = int(os.environ.get("BENCH_PACED_RATE", "5000"))
 READ_CONNS = 64
 WRITE_CONNS = 16
 
@@ -578,6 +579,11 @@ WORKLOADS = [
     ("load-namespace", "Load namespace", "wrk", READ_CONNS, "namespaces", {}),
     ("head-table", "HEAD table", "wrk", READ_CONNS, "small-tables", {"method": "HEAD"}),
     ("load-table", "Load a small table (64 keep-alive connections)", "wrk", READ_CONNS, "small-tables", {}),
+    # Open loop: the same loads at a fixed rate every server is offered alike; latency from the
+    # time each request was due (wrk's closed loop above measures the most a server does, where
+    # latency is connections / throughput by construction).
+    ("load-table-paced", f"Load a small table at a fixed {PACED_RATE:,} requests/s over 64 connections "
+     "(open loop)", "loadgen-paced", READ_CONNS, "small-tables", {}),
     ("load-10k-refs", "Load the 10,000-snapshot table, snapshots=refs (1 connection)", "wrk", 1,
      "snap10k-refs", {}),
     ("load-10k-all", "Load the 10,000-snapshot table, snapshots=all (1 connection)", "wrk", 1,
@@ -702,6 +708,14 @@ def run_workload(srv, cat, wl):
                 args.append("-contended")
             cmd, j = run_loadgen(srv, args, seconds, 0)
             return cmd, class_row(j["commit"], j.get("verify"))
+        if tool == "loadgen-paced":
+            args = ["-mode", "paced", "-workers", str(conns), "-reads", pfile, "-rate", str(PACED_RATE)]
+            cmd, j = run_loadgen(srv, args, seconds, 0)
+            row = class_row(j["read"])
+            row["rate"] = PACED_RATE
+            row["late_server"] = j["read"].get("late_server", 0)
+            row["late_generator"] = j["read"].get("late_generator", 0)
+            return cmd, row
         if tool == "loadgen-mix":
             reads = write_paths(f"{srv.name}-{wid}-reads", cat.paths["small-tables"])
             args = ["-mode", "mix", "-workers", str(conns), "-tables", pfile, "-reads", reads,
@@ -1021,8 +1035,13 @@ def evaluate_targets(results, servers_info, large):
             t.append((f"{s}: load table (small) ≥ 10× the reference's throughput", f"{ratio:.1f}×",
                       ratio >= 10))
         if lt:
-            t.append((f"{s}: load table p99 < 2 ms at 64 connections", f"{lt['p99_ms']:.2f} ms",
-                      lt["p99_ms"] < 2))
+            t.append((f"{s}: load table p99 < 2 ms at 64 connections (closed loop, at full load)",
+                      f"{lt['p99_ms']:.2f} ms", lt["p99_ms"] < 2))
+        lp = get(s, "load-table-paced")
+        if lp:
+            kept = lp["per_sec"] >= 0.95 * lp["rate"] and lp["errors"] == 0
+            t.append((f"{s}: load table p99 < 2 ms at 64 connections (open loop, {lp['rate']:,}/s offered)",
+                      f"{lp['p99_ms']:.2f} ms at {lp['per_sec']:,.0f}/s", lp["p99_ms"] < 2 and kept))
         r10 = get(s, "load-10k-refs")
         if r10:
             t.append((f"{s}: 10,000-snapshot table, snapshots=refs, p50 < 1 ms", f"{r10['p50_ms']:.2f} ms",

@@ -5,12 +5,20 @@
 //
 //	loadgen -mode commit -base URL -tables FILE -workers 16 [-contended] -duration 10s -warmup 2s
 //	loadgen -mode mix    -base URL -tables FILE -reads FILE -workers 64 -read-ratio 0.9 ...
+//	loadgen -mode paced  -base URL -reads FILE -workers 64 -rate 5000 ...
 //
 // FILE lists one request path per line: for -tables the path of a table
 // (/v1/<prefix>/namespaces/<ns>/tables/<t>), for -reads any path to GET. In commit mode each
 // worker owns its own tables (worker i commits to tables i, i+workers, ...) unless -contended,
 // where every worker commits to the first table. In mix mode each operation is a GET of a random
 // read path with probability -read-ratio, otherwise a commit to one of the worker's own tables.
+// In paced mode (open loop) the workers GET random read paths at -rate requests a second in all,
+// each worker on its own schedule (worker i sends at start + (i + k*workers)/rate); a request
+// whose time comes while the worker still waits for the previous answer is sent late, and its
+// latency counts from the time it was due, so a server that falls behind is charged for the
+// queue it causes (no coordinated omission). A request sent late only because the generator
+// itself woke late (its sleep, the Go scheduler, a busy core) counts from when it was sent.
+// "late_server" and "late_generator" count requests sent over 1 ms after their time, by cause.
 //
 // Every latency sample is kept and percentiles are taken from the sorted samples, so they are
 // exact for the run (no histogram buckets). After the run every table that was committed to is
@@ -46,6 +54,7 @@ type config struct {
 	perWorker  int
 	contended  bool
 	readRatio  float64
+	rate       float64
 	duration   time.Duration
 	warmup     time.Duration
 	maxRetries int
@@ -79,6 +88,8 @@ type fullResult struct {
 // classStats collects one kind of operation's samples and outcomes.
 type classStats struct {
 	lat       []time.Duration // per completed operation
+	lateSrv   int64           // paced requests sent >1 ms late: the previous answer came late
+	lateGen   int64           // paced requests sent >1 ms late: the generator woke late
 	ok        int64
 	non2xx    int64
 	s5xx      int64
@@ -93,6 +104,8 @@ type classStats struct {
 func (s *classStats) merge(o *classStats) {
 	s.lat = append(s.lat, o.lat...)
 	s.ok += o.ok
+	s.lateSrv += o.lateSrv
+	s.lateGen += o.lateGen
 	s.non2xx += o.non2xx
 	s.s5xx += o.s5xx
 	s.sockErr += o.sockErr
@@ -137,7 +150,7 @@ func main() {
 func parseFlags() *config {
 	cfg := &config{}
 	var tablesFile, readsFile string
-	flag.StringVar(&cfg.mode, "mode", "commit", "commit or mix")
+	flag.StringVar(&cfg.mode, "mode", "commit", "commit, mix or paced")
 	flag.StringVar(&cfg.base, "base", "http://127.0.0.1:8181", "server base URL")
 	flag.StringVar(&tablesFile, "tables", "", "file of table paths")
 	flag.StringVar(&readsFile, "reads", "", "file of paths to GET (mix mode)")
@@ -145,11 +158,21 @@ func parseFlags() *config {
 	flag.IntVar(&cfg.perWorker, "tables-per-worker", 0, "tables each worker cycles through (0: all it is given)")
 	flag.BoolVar(&cfg.contended, "contended", false, "every worker commits to the first table")
 	flag.Float64Var(&cfg.readRatio, "read-ratio", 0.9, "share of reads in mix mode")
+	flag.Float64Var(&cfg.rate, "rate", 1000, "requests a second in all (paced mode)")
 	flag.DurationVar(&cfg.duration, "duration", 10*time.Second, "measured run")
 	flag.DurationVar(&cfg.warmup, "warmup", 2*time.Second, "unmeasured run before it")
 	flag.IntVar(&cfg.maxRetries, "max-retries", 1000, "refusals after which a commit is abandoned")
 	flag.BoolVar(&cfg.verify, "verify", true, "check that every acknowledged commit is in its table")
 	flag.Parse()
+	if cfg.mode == "paced" {
+		cfg.reads = readLines(readsFile)
+		cfg.verify = false
+		if len(cfg.reads) == 0 || cfg.workers < 1 || cfg.rate <= 0 {
+			fmt.Fprintln(os.Stderr, "loadgen: paced mode needs -reads, -workers >= 1 and -rate > 0")
+			os.Exit(2)
+		}
+		return cfg
+	}
 	cfg.tables = readLines(tablesFile)
 	if cfg.mode == "mix" {
 		cfg.reads = readLines(readsFile)
@@ -224,6 +247,10 @@ func runPhase(workers []*worker, d time.Duration, record bool) time.Duration {
 		wg.Add(1)
 		go func(w *worker) {
 			defer wg.Done()
+			if w.cfg.mode == "paced" {
+				w.paced(start, deadline)
+				return
+			}
 			for time.Now().Before(deadline) {
 				if w.cfg.mode == "mix" && w.rng.Float64() < w.cfg.readRatio {
 					w.doRead()
@@ -264,9 +291,38 @@ func (w *worker) send(method, path string, body []byte) answer {
 	return answer{status: resp.StatusCode, body: data, err: err}
 }
 
+// paced sends this worker's share of -rate until deadline, each request at its due time (or
+// as soon as the previous answer is in, when that is later).
+func (w *worker) paced(start, deadline time.Time) {
+	step := time.Duration(float64(w.cfg.workers) / w.cfg.rate * float64(time.Second))
+	due := start.Add(time.Duration(float64(w.id) / w.cfg.rate * float64(time.Second)))
+	prevDone := start
+	for ; due.Before(deadline); due = due.Add(step) {
+		if wait := time.Until(due); wait > 0 {
+			time.Sleep(wait)
+		}
+		t0, late := due, time.Since(due) > time.Millisecond
+		if !prevDone.After(due) {
+			// the connection was free when the request was due: any delay is the generator's
+			t0 = time.Now()
+			if late && w.record {
+				w.read.lateGen++
+			}
+		} else if late && w.record {
+			w.read.lateSrv++
+		}
+		w.doReadFrom(t0)
+		prevDone = time.Now()
+	}
+}
+
 func (w *worker) doRead() {
+	w.doReadFrom(time.Now())
+}
+
+// doReadFrom GETs a random read path; the latency recorded runs from t0.
+func (w *worker) doReadFrom(t0 time.Time) {
 	path := w.cfg.reads[w.rng.Intn(len(w.cfg.reads))]
-	t0 := time.Now()
 	a := w.send("GET", path, nil)
 	d := time.Since(t0)
 	if !w.record {
@@ -455,12 +511,15 @@ type classReport struct {
 	Retries   int64      `json:"retries,omitempty"`
 	Reloads   int64      `json:"reloads,omitempty"`
 	GaveUp    int64      `json:"gave_up,omitempty"`
+	LateSrv   int64      `json:"late_server,omitempty"`
+	LateGen   int64      `json:"late_generator,omitempty"`
 }
 
 func classOut(s *classStats, secs float64) classReport {
 	return classReport{Ops: s.ok, PerSec: float64(s.ok) / secs, Latency: summarize(s.lat),
 		Non2xx: s.non2xx, S5xx: s.s5xx, SockErr: s.sockErr, Conflicts: s.conflicts,
-		Attempts: s.attempts, Retries: s.retries, Reloads: s.reloads, GaveUp: s.gaveUp}
+		Attempts: s.attempts, Retries: s.retries, Reloads: s.reloads, GaveUp: s.gaveUp, LateSrv: s.lateSrv,
+		LateGen: s.lateGen}
 }
 
 type verifyReport struct {
@@ -494,8 +553,11 @@ func report(cfg *config, workers []*worker, elapsed time.Duration) {
 		"all":        classOut(&all, secs),
 		"commit":     classOut(&commit, secs),
 	}
-	if cfg.mode == "mix" {
+	if cfg.mode == "mix" || cfg.mode == "paced" {
 		out["read"] = classOut(&read, secs)
+	}
+	if cfg.mode == "paced" {
+		out["rate"] = cfg.rate
 	}
 	if cfg.verify {
 		out["verify"] = verify(workers[0], acked)
