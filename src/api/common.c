@@ -5,6 +5,7 @@
 
 #include "api/internal.h"
 #include "core/jsonx.h"
+#include "core/pct.h"
 
 bool api_worker(struct http_request *req, struct http_response *res, struct api_call *c)
 {
@@ -56,7 +57,7 @@ enum status api_resolve_warehouse(struct http_request *req, struct catalog_ctx *
 
     if (strncmp(req->route, "/v1/{prefix}/", 13) != 0)
         return catalog_wh_resolve(ctx, NULL, wh, err);
-    if (http_percent_decode(req->params[0], strlen(req->params[0]), false, &decoded))
+    if (pct_decode(req->params[0], strlen(req->params[0]), false, &decoded))
         return error_set(err, ST_INVALID, ET_BAD_REQUEST, "Invalid prefix");
     rc = catalog_wh_resolve(ctx, decoded, wh, err);
     free(decoded);

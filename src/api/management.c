@@ -9,6 +9,7 @@
 #include "api/internal.h"
 #include "core/jsonx.h"
 #include "http/http.h"
+#include "core/pct.h"
 
 /* mgmt_begin gets the worker, the decoded {warehouse} (when want_name) and the body (when
  * want_body). */
@@ -19,7 +20,7 @@ static bool mgmt_begin(struct http_request *req, struct http_response *res, stru
 
     if (!api_worker(req, res, c))
         return false;
-    if (want_name && http_percent_decode(req->params[0], strlen(req->params[0]), false, &c->name))
+    if (want_name && pct_decode(req->params[0], strlen(req->params[0]), false, &c->name))
         rc = error_set(&c->err, ST_INVALID, ET_BAD_REQUEST, "Invalid warehouse name in path");
     if (!rc && want_body)
         rc = jsonx_parse_object(req->body, req->body_len, &c->body, &c->err);

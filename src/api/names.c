@@ -5,13 +5,14 @@
 
 #include "api/api.h"
 #include "core/alloc.h"
+#include "core/pct.h"
 
 static enum status add_level(json_t *levels, const char *raw, size_t len, struct error *err)
 {
     char *level = NULL;
     enum status rc;
 
-    if (http_percent_decode(raw, len, true, &level))
+    if (pct_decode(raw, len, true, &level))
         return error_set(err, ST_INVALID, ET_BAD_REQUEST,
                          "Invalid namespace: malformed percent-encoding");
     rc = catalog_check_name("namespace", level, err);
@@ -76,7 +77,7 @@ enum status api_decode_name(const char *what, const char *raw, char **name, stru
     enum status rc;
 
     *name = NULL;
-    if (http_percent_decode(raw, strlen(raw), true, name))
+    if (pct_decode(raw, strlen(raw), true, name))
         return error_set(err, ST_INVALID, ET_BAD_REQUEST,
                          "Invalid %s name: malformed percent-encoding", what);
     if ((rc = catalog_check_name(what, *name, err))) {

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "core/alloc.h"
+#include "core/pct.h"
 #include "core/buf.h"
 #include "core/clock.h"
 #include "core/gz.h"
@@ -358,17 +359,6 @@ char *catalog_page_encode(const char *key)
     return out;
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 enum status catalog_page_decode(const char *token, char **key, struct error *err)
 {
     size_t n = strlen(token);
@@ -379,7 +369,8 @@ enum status catalog_page_decode(const char *token, char **key, struct error *err
         return error_set(err, ST_INVALID, ET_BAD_REQUEST, "Invalid pageToken: %.64s", token);
     out = xmalloc(n / 2 + 1);
     for (size_t i = 0; i < n / 2; i++) {
-        int hi = hexval(token[2 * i]), lo = hexval(token[2 * i + 1]);
+        int hi = pct_hexval((unsigned char)token[2 * i]);
+        int lo = pct_hexval((unsigned char)token[2 * i + 1]);
         if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) {
             free(out);
             return error_set(err, ST_INVALID, ET_BAD_REQUEST, "Invalid pageToken: %.64s", token);

@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "core/alloc.h"
+#include "core/pct.h"
 #include "core/buf.h"
 #include "core/clock.h"
 #include "core/ids.h"
@@ -730,29 +731,6 @@ enum status storage_table_access(struct storage_entry *e, const char *table_loca
 
 /* --- remote signing --- */
 
-/* pct_decode decodes %XX escapes of s[0..n) (owned); NULL for a malformed escape. */
-static char *pct_decode(const char *s, size_t n)
-{
-    char *out = xmalloc(n + 1), *o = out;
-
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] == '%') {
-            if (i + 2 >= n || !isxdigit((unsigned char)s[i + 1]) ||
-                !isxdigit((unsigned char)s[i + 2])) {
-                free(out);
-                return NULL;
-            }
-            char hex[3] = {s[i + 1], s[i + 2], 0};
-            *o++ = (char)strtol(hex, NULL, 16);
-            i += 2;
-        } else {
-            *o++ = s[i];
-        }
-    }
-    *o = '\0';
-    return out;
-}
-
 /* url_host copies the host[:port] of url into host (false if it does not fit or is absent). */
 static bool url_host(const char *url, char *host, size_t cap, const char **path)
 {
@@ -777,8 +755,11 @@ static char *query_param(const char *query, const char *name)
 
     for (const char *p = query; p && *p;) {
         size_t n = strcspn(p, "&");
-        if (n > nl && strncmp(p, name, nl) == 0 && p[nl] == '=')
-            return pct_decode(p + nl + 1, n - nl - 1);
+        if (n > nl && strncmp(p, name, nl) == 0 && p[nl] == '=') {
+            char *value = NULL;
+            (void)pct_decode(p + nl + 1, n - nl - 1, false, &value);
+            return value; /* NULL for a malformed escape or a NUL */
+        }
         p += n;
         if (*p == '&')
             p++;
@@ -836,8 +817,8 @@ static enum status request_target(const struct storage_settings *s, const char *
     q = strchr(path, '?');
     *query = xstrdup(q ? q + 1 : "");
     size_t plen = q ? (size_t)(q - path) : strlen(path);
-    char *decoded = pct_decode(path, plen);
-    if (!decoded)
+    char *decoded = NULL;
+    if (pct_decode(path, plen, false, &decoded))
         return error_set(err, ST_INVALID, ET_BAD_REQUEST, "Invalid escape in sign request uri");
     const char *rest = decoded[0] == '/' ? decoded + 1 : decoded;
     bool virtual_host = false;

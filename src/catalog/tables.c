@@ -9,6 +9,7 @@
 #include "catalog/storage.h"
 #include "catalog/imm_cache.h"
 #include "core/alloc.h"
+#include "core/pct.h"
 #include "core/buf.h"
 #include "core/clock.h"
 #include "core/ids.h"
@@ -81,21 +82,6 @@ enum status catalog_exists_error(struct error *err, enum store_kind kind, bool c
                      kind == STORE_VIEW ? "View" : "Table", dotted);
 }
 
-/* pct_append appends s percent-encoded (only RFC 3986 unreserved characters left bare). */
-static void pct_append(struct buf *b, const char *s)
-{
-    static const char hex[] = "0123456789ABCDEF";
-
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (isalnum(*p) || *p == '-' || *p == '.' || *p == '_' || *p == '~') {
-            buf_append(b, p, 1);
-        } else {
-            char e[3] = {'%', hex[*p >> 4], hex[*p & 15]};
-            buf_append(b, e, 3);
-        }
-    }
-}
-
 /* sign_path returns "v1/<prefix>/namespaces/<ns>/tables/<name>/sign", relative to the catalog URI.
  */
 static char *sign_path(const struct catalog_wh *wh, const json_t *ns, const char *name)
@@ -106,16 +92,16 @@ static char *sign_path(const struct catalog_wh *wh, const json_t *ns, const char
 
     buf_init(&b, 0);
     buf_puts(&b, "v1/");
-    pct_append(&b, wh->name);
+    pct_puts(&b, wh->name);
     buf_puts(&b, "/namespaces/");
     json_array_foreach(ns, i, level)
     {
         if (i > 0)
             buf_puts(&b, "%1F");
-        pct_append(&b, json_string_value(level));
+        pct_puts(&b, json_string_value(level));
     }
     buf_puts(&b, "/tables/");
-    pct_append(&b, name);
+    pct_puts(&b, name);
     buf_puts(&b, "/sign");
     return buf_take(&b);
 }

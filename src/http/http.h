@@ -163,7 +163,4 @@ const struct http_route *http_route_match(const struct http_route *routes, const
                                           const char *path, const char *params[HTTP_MAX_PARAMS],
                                           size_t *nparams, char **scratch, bool *allowed_other);
 
-/* http_percent_decode decodes %XX escapes (and '+' to space when plus_space) into a new string. */
-enum status http_percent_decode(const char *s, size_t len, bool plus_space, char **out);
-
 #endif

@@ -12,56 +12,8 @@
 #include <string.h>
 
 #include "core/alloc.h"
+#include "core/pct.h"
 #include "http/http.h"
-
-/* hex_value returns the value of hex digit c, or -1. */
-static int hex_value(unsigned char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-/*
- * A decoded NUL is refused: every consumer treats names and values as C
- * strings, and a NUL would silently cut them short.
- */
-enum status http_percent_decode(const char *s, size_t len, bool plus_space, char **out)
-{
-    char *dst = xmalloc(len + 1);
-    size_t n = 0;
-
-    *out = NULL;
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)s[i];
-
-        if (c == '%') {
-            int hi = len - i >= 3 ? hex_value((unsigned char)s[i + 1]) : -1;
-            int lo = len - i >= 3 ? hex_value((unsigned char)s[i + 2]) : -1;
-
-            if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) {
-                free(dst);
-                return ST_INVALID;
-            }
-            dst[n++] = (char)(hi * 16 + lo);
-            i += 2;
-        } else if (c == '+' && plus_space) {
-            dst[n++] = ' ';
-        } else if (c == '\0') {
-            free(dst);
-            return ST_INVALID;
-        } else {
-            dst[n++] = (char)c;
-        }
-    }
-    dst[n] = '\0';
-    *out = dst;
-    return ST_OK;
-}
 
 void http_kv_free(struct http_kv *kv, size_t n)
 {
@@ -90,8 +42,8 @@ static bool check_escapes(const char *s, size_t len)
     for (size_t i = 0; i < len; i++) {
         if (s[i] != '%')
             continue;
-        if (len - i < 3 || hex_value((unsigned char)s[i + 1]) < 0 ||
-            hex_value((unsigned char)s[i + 2]) < 0)
+        if (len - i < 3 || pct_hexval((unsigned char)s[i + 1]) < 0 ||
+            pct_hexval((unsigned char)s[i + 2]) < 0)
             return false;
         i += 2;
     }
@@ -115,8 +67,8 @@ static enum status parse_query(const char *q, size_t len, struct http_kv **out, 
         char *name = NULL, *value = NULL;
 
         if (plen > 0) {
-            if (http_percent_decode(piece, nlen, true, &name) ||
-                (eq && http_percent_decode(eq + 1, plen - nlen - 1, true, &value))) {
+            if (pct_decode(piece, nlen, true, &name) ||
+                (eq && pct_decode(eq + 1, plen - nlen - 1, true, &value))) {
                 free(name);
                 http_kv_free(kv, n);
                 return error_set(err, ST_INVALID, ET_BAD_REQUEST,

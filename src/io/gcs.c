@@ -26,6 +26,7 @@
 #include <string.h>
 
 #include "core/alloc.h"
+#include "core/pct.h"
 #include "core/buf.h"
 #include "core/clock.h"
 #include "core/log.h"
@@ -131,32 +132,13 @@ static enum status gcs_parse(const char *location, bool need_name, struct gcs_lo
     return ST_OK;
 }
 
-/* pct_encode appends s with every byte outside A-Za-z0-9-._~ percent-encoded ('/' too). */
-static void pct_encode(struct buf *b, const char *s)
-{
-    static const char hex[] = "0123456789ABCDEF";
-
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        unsigned char c = *p;
-
-        if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-            c == '-' || c == '.' || c == '_' || c == '~') {
-            (void)buf_append(b, p, 1);
-        } else {
-            char e[3] = {'%', hex[c >> 4], hex[c & 15]};
-
-            (void)buf_append(b, e, 3);
-        }
-    }
-}
-
 /* object_path appends "/storage/v1/b/{bucket}/o/{name}" (both encoded). */
 static void object_path(struct buf *b, const struct gcs_loc *l)
 {
     (void)buf_puts(b, "/storage/v1/b/");
-    pct_encode(b, l->bucket);
+    (void)pct_puts(b, l->bucket);
     (void)buf_puts(b, "/o/");
-    pct_encode(b, l->name);
+    (void)pct_puts(b, l->name);
 }
 
 /* object_url returns endpoint + object_path + suffix (owned). */
@@ -558,7 +540,7 @@ static enum status not_found_or_bucket(struct gcs *g, const char *location, cons
         buf_init(&u, 0);
         (void)buf_puts(&u, g->endpoint);
         (void)buf_puts(&u, "/storage/v1/b/");
-        pct_encode(&u, bucket);
+        (void)pct_puts(&u, bucket);
         (void)buf_puts(&u, "?fields=name");
         rc = gcs_send(g, true, "GET", u.data, NULL, 0, NULL, 0, GCS_SMALL_MAX, &br, NULL, NULL);
         buf_cleanup(&u);
@@ -655,9 +637,9 @@ static enum status gcs_write(struct fileio *io, const char *location, const void
     buf_init(&u, 0);
     (void)buf_puts(&u, g->endpoint);
     (void)buf_puts(&u, "/upload/storage/v1/b/");
-    pct_encode(&u, l.bucket);
+    (void)pct_puts(&u, l.bucket);
     (void)buf_puts(&u, "/o?uploadType=media&name=");
-    pct_encode(&u, l.name);
+    (void)pct_puts(&u, l.name);
     /* A generation precondition of 0 means "only if no live object has this name". */
     if (create_only)
         (void)buf_puts(&u, "&ifGenerationMatch=0");
@@ -813,16 +795,16 @@ static enum status gcs_list(struct fileio *io, const char *prefix, fileio_list_f
 
         buf_init(&u, 0);
         (void)buf_printf(&u, "%s/storage/v1/b/", g->endpoint);
-        pct_encode(&u, l.bucket);
+        (void)pct_puts(&u, l.bucket);
         (void)buf_printf(&u, "/o?maxResults=%u&fields=items%%28name%%2Csize%%29%%2CnextPageToken",
                          g->page_size);
         if (*dir) {
             (void)buf_puts(&u, "&prefix=");
-            pct_encode(&u, dir);
+            (void)pct_puts(&u, dir);
         }
         if (token) {
             (void)buf_puts(&u, "&pageToken=");
-            pct_encode(&u, token);
+            (void)pct_puts(&u, token);
         }
         httpc_response_cleanup(&resp);
         rc = gcs_send(g, true, "GET", u.data, NULL, 0, NULL, 0, GCS_LIST_MAX, &resp, NULL, err);
@@ -1092,12 +1074,12 @@ static char *rewrite_url(const struct gcs *g, const struct gcs_loc *s, const str
     (void)buf_puts(&u, g->endpoint);
     object_path(&u, s);
     (void)buf_puts(&u, "/rewriteTo/b/");
-    pct_encode(&u, d->bucket);
+    (void)pct_puts(&u, d->bucket);
     (void)buf_puts(&u, "/o/");
-    pct_encode(&u, d->name);
+    (void)pct_puts(&u, d->name);
     if (token) {
         (void)buf_puts(&u, "?rewriteToken=");
-        pct_encode(&u, token);
+        (void)pct_puts(&u, token);
     }
     return buf_take(&u);
 }

@@ -18,6 +18,7 @@
 #include <openssl/hmac.h>
 
 #include "core/alloc.h"
+#include "core/pct.h"
 
 #define ALGORITHM "AWS4-HMAC-SHA256"
 /* Caps on what one request may make us build (URLs and headers come from clients); a URL
@@ -46,25 +47,6 @@ struct url_parts {
     char *query; /* canonical query, owned */
 };
 
-static const char hexdig[] = "0123456789ABCDEF";
-
-static bool is_unreserved(unsigned char c)
-{
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
-           c == '.' || c == '_' || c == '~';
-}
-
-static int hexval(unsigned char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* RFC 9110 token characters, the only ones a header name or method may hold. */
 static bool is_tchar(unsigned char c)
 {
@@ -83,15 +65,7 @@ static bool is_token(const char *s)
 
 void sigv4_uri_encode(struct buf *b, const char *s, size_t n, bool keep_slash)
 {
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        char esc[3] = {'%', hexdig[c >> 4], hexdig[c & 15]};
-
-        if (is_unreserved(c) || (keep_slash && c == '/'))
-            buf_append(b, &s[i], 1);
-        else
-            buf_append(b, esc, 3);
-    }
+    (void)pct_encode(b, s, n, keep_slash);
 }
 
 /*
@@ -105,8 +79,8 @@ static enum status reencode(struct buf *b, const char *s, size_t n, bool keep_sl
         char c = s[i];
 
         if (c == '%') {
-            int hi = i + 2 < n ? hexval((unsigned char)s[i + 1]) : -1;
-            int lo = i + 2 < n ? hexval((unsigned char)s[i + 2]) : -1;
+            int hi = i + 2 < n ? pct_hexval((unsigned char)s[i + 1]) : -1;
+            int lo = i + 2 < n ? pct_hexval((unsigned char)s[i + 2]) : -1;
 
             if (hi < 0 || lo < 0)
                 return ST_INVALID;

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "http/http.h"
+#include "core/pct.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -102,7 +103,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     for (size_t i = 0; i < nparams; i++) {
         char *decoded = NULL;
 
-        if (http_percent_decode(params[i], strlen(params[i]), true, &decoded) == ST_OK) {
+        if (pct_decode(params[i], strlen(params[i]), true, &decoded) == ST_OK) {
             if (strlen(decoded) > strlen(params[i]))
                 abort();
             free(decoded);

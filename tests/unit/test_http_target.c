@@ -1,4 +1,4 @@
-/* test_http_target.c - request-target parsing, percent-decoding and request accessors. */
+/* test_http_target.c - request-target parsing and request accessors. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -202,30 +202,6 @@ static void test_len_is_respected(void **state)
     http_kv_free(query, nquery);
 }
 
-static void test_percent_decode(void **state)
-{
-    char *out = NULL;
-
-    (void)state;
-    assert_int_equal(http_percent_decode("a+b%2Bc%2fd%E2%82%AC", 20, false, &out), ST_OK);
-    assert_string_equal(out, "a+b+c/d\xe2\x82\xac");
-    free(out);
-    assert_int_equal(http_percent_decode("a+b", 3, true, &out), ST_OK);
-    assert_string_equal(out, "a b");
-    free(out);
-    assert_int_equal(http_percent_decode("", 0, true, &out), ST_OK);
-    assert_string_equal(out, "");
-    free(out);
-    /* len bounds the input: the escape is cut off. */
-    assert_int_equal(http_percent_decode("ab%41", 4, false, &out), ST_INVALID);
-    assert_null(out);
-    assert_int_equal(http_percent_decode("%41%1f", 6, false, &out), ST_OK);
-    assert_string_equal(out, "A\x1f");
-    free(out);
-    assert_int_equal(http_percent_decode("x%00", 4, false, &out), ST_INVALID);
-    assert_int_equal(http_percent_decode("x%0", 3, false, &out), ST_INVALID);
-}
-
 static void test_header_lookup(void **state)
 {
     struct http_kv headers[] = {
@@ -303,7 +279,6 @@ int main(void)
         cmocka_unit_test(test_bad_characters),
         cmocka_unit_test(test_target_must_start_with_slash),
         cmocka_unit_test(test_len_is_respected),
-        cmocka_unit_test(test_percent_decode),
         cmocka_unit_test(test_header_lookup),
         cmocka_unit_test(test_response_helpers),
     };

@@ -334,6 +334,20 @@ static void test_sign_only_inside_the_table(void **state)
     expect_forbidden(e, "GET", "http://127.0.0.1:9000/bucket/wh/ns/t/../t2/x", NULL);
     expect_forbidden(e, "GET", "http://127.0.0.1:9000/bucket/wh/ns/t/%2E%2E/t2/x", NULL);
     expect_forbidden(e, "GET", "http://127.0.0.1:9000/bucket/wh/ns/t/./x", NULL);
+    /* An escaped NUL must not cut the key short of its dot segments: refused as malformed. */
+    {
+        json_t *out = NULL;
+        struct error err;
+
+        error_clear(&err);
+        assert_int_equal(sign(e, "GET", "http://127.0.0.1:9000/bucket/wh/ns/t/x%00/../../other/y",
+                              NULL, &out, &err),
+                         ST_INVALID);
+        assert_int_equal(err.type, ET_BAD_REQUEST);
+        assert_null(out);
+    }
+    expect_forbidden(e, "GET", "http://127.0.0.1:9000/bucket?list-type=2&prefix=wh%2Fns%2Ft%2F%00",
+                     NULL);
     /* The table's own prefix without a slash is not inside it. */
     expect_forbidden(e, "GET", "http://127.0.0.1:9000/bucket/wh/ns/t", NULL);
     /* Bucket-level requests: listing elsewhere, listing everything, deleting outside. */
