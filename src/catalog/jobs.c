@@ -18,6 +18,7 @@
 
 #include "catalog/catalog.h"
 #include "core/clock.h"
+#include "core/alloc.h"
 #include "core/log.h"
 
 /* The advisory-lock key of the jobs lease: "serac-jo" as bytes. */
@@ -87,6 +88,8 @@ static void *jobs_main(void *arg)
         set_lease(cat, held);
         if (held)
             catalog_run_jobs(ctx);
+        /* Heap a large request freed just before the server went quiet: nothing else returns it. */
+        alloc_release();
         pthread_mutex_lock(&cat->jobs_lock);
         stop = wait_or_stop(cat, cat->opts.job_interval_ms);
         pthread_mutex_unlock(&cat->jobs_lock);

@@ -2,9 +2,16 @@
 #include "core/alloc.h"
 
 #include <stdarg.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 static void oom(size_t n)
 {
@@ -70,4 +77,34 @@ char *xasprintf(const char *fmt, ...)
     vsnprintf(p, (size_t)n + 1, fmt, ap2);
     va_end(ap2);
     return p;
+}
+
+/* Release pending, and when the last release ran (CLOCK_MONOTONIC, ns). */
+static atomic_bool release_pending;
+static _Atomic int64_t last_release_ns;
+
+#define RELEASE_INTERVAL_NS 1000000000LL
+
+void alloc_note_large(void)
+{
+    atomic_store_explicit(&release_pending, true, memory_order_relaxed);
+}
+
+void alloc_release(void)
+{
+    struct timespec ts;
+    int64_t now, last;
+
+    if (!atomic_load_explicit(&release_pending, memory_order_relaxed))
+        return;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    now = (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+    last = atomic_load(&last_release_ns);
+    if (now - last < RELEASE_INTERVAL_NS ||
+        !atomic_compare_exchange_strong(&last_release_ns, &last, now))
+        return; /* too soon, or another thread is releasing: a later call will */
+    atomic_store(&release_pending, false);
+#ifdef __GLIBC__
+    malloc_trim(0);
+#endif
 }

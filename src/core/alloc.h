@@ -22,4 +22,16 @@ char *xstrndup(const char *s, size_t n);
 /* xasprintf returns a newly formatted string the caller owns. */
 char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/*
+ * Returning freed heap to the kernel. The allocator keeps what a large
+ * request freed (a parsed metadata file of many megabytes is millions of
+ * small blocks, spread over the threads' arenas) resident, to reuse; on a
+ * server holding thousands of connections that slack is most of its RSS.
+ * alloc_note_large records that something large was freed; alloc_release
+ * then hands whole free pages back (glibc's malloc_trim), at most once a
+ * second, and costs one atomic load when nothing was noted.
+ */
+void alloc_note_large(void);
+void alloc_release(void);
+
 #endif

@@ -57,6 +57,8 @@
  */
 #define DEFAULT_CONNECTION_MEMORY (12 * 1024)
 #define REQUEST_ID_MAX 128
+/* A request that read or answered this much has freed (or will free) a lot of heap. */
+#define LARGE_REQUEST_BYTES ((size_t)1 << 20)
 
 #define CORS_ALLOW_METHODS "GET, HEAD, POST, PUT, DELETE, OPTIONS"
 #define CORS_EXPOSE_HEADERS "ETag, X-Request-ID"
@@ -774,7 +776,10 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     *con_cls = NULL;
     if (c->counted)
         inflight_done(cls);
+    if (c->bytes_in + c->res.body_len >= LARGE_REQUEST_BYTES)
+        alloc_note_large();
     ctx_free(c);
+    alloc_release();
 }
 
 __attribute__((format(printf, 2, 0))) static void on_mhd_log(void *cls, const char *fmt, va_list ap)
