@@ -676,6 +676,26 @@ def run_loadgen(srv, args, seconds, warmup):
     return cmd, json.loads(r.stdout)
 
 
+def server_log_latency(logfile, offset):
+    """p50 / p99 / p99.9 / max of latency_ms over serac's access-log lines from byte offset on."""
+    lat = []
+    with open(logfile, "rb") as f:
+        f.seek(offset)
+        for line in f:
+            if b'"msg":"request"' not in line:
+                continue
+            try:
+                lat.append(float(json.loads(line)["latency_ms"]))
+            except (ValueError, KeyError):
+                continue
+    if not lat:
+        return None
+    lat.sort()
+    pick = lambda q: lat[min(len(lat) - 1, max(0, int(q * len(lat) + 0.999999) - 1))]  # noqa: E731
+    return {"samples": len(lat), "p50_ms": pick(0.5), "p99_ms": pick(0.99), "p999_ms": pick(0.999),
+            "max_ms": lat[-1]}
+
+
 def class_row(c, verify=None):
     lat = c["latency"]
     row = {"ops": c["ops"], "per_sec": c["per_sec"], "p50_ms": lat["p50_ms"], "p99_ms": lat["p99_ms"],
@@ -710,8 +730,14 @@ def run_workload(srv, cat, wl):
             return cmd, class_row(j["commit"], j.get("verify"))
         if tool == "loadgen-paced":
             args = ["-mode", "paced", "-workers", str(conns), "-reads", pfile, "-rate", str(PACED_RATE)]
+            log_from = os.path.getsize(srv.logfile) if measured and isinstance(srv, Serac) else None
             cmd, j = run_loadgen(srv, args, seconds, 0)
             row = class_row(j["read"])
+            if log_from is not None:
+                # serac's own time per request (its access log's latency_ms: from the request
+                # line parsed to the answer built, before it is sent), to tell the server's share
+                # of the tail from the kernel's, the VM's and the generator's
+                row["server_ms"] = server_log_latency(srv.logfile, log_from)
             row["rate"] = PACED_RATE
             row["late_server"] = j["read"].get("late_server", 0)
             row["late_generator"] = j["read"].get("late_generator", 0)
@@ -1040,8 +1066,10 @@ def evaluate_targets(results, servers_info, large):
         lp = get(s, "load-table-paced")
         if lp:
             kept = lp["per_sec"] >= 0.95 * lp["rate"] and lp["errors"] == 0
+            sm = lp.get("server_ms") or {}
+            inside = f"; in serac p99 {sm['p99_ms']:.2f} ms" if sm else ""
             t.append((f"{s}: load table p99 < 2 ms at 64 connections (open loop, {lp['rate']:,}/s offered)",
-                      f"{lp['p99_ms']:.2f} ms at {lp['per_sec']:,.0f}/s", lp["p99_ms"] < 2 and kept))
+                      f"{lp['p99_ms']:.2f} ms at {lp['per_sec']:,.0f}/s{inside}", lp["p99_ms"] < 2 and kept))
         r10 = get(s, "load-10k-refs")
         if r10:
             t.append((f"{s}: 10,000-snapshot table, snapshots=refs, p50 < 1 ms", f"{r10['p50_ms']:.2f} ms",
