@@ -38,7 +38,7 @@ static const struct {
                         "HTTP I/O threads (0 = one per CPU)"},
     [CFG_MAX_CONNECTIONS] = {"max-connections", "SERAC_MAX_CONNECTIONS", "16384",
                              "concurrent connections accepted"},
-    [CFG_CONNECTION_MEMORY] = {"connection-memory", "SERAC_CONNECTION_MEMORY", "12288",
+    [CFG_CONNECTION_MEMORY] = {"connection-memory", "SERAC_CONNECTION_MEMORY", "10240",
                                "bytes of buffer per connection for request and response "
                                "headers, resident while the connection is open; requests "
                                "whose headers do not fit get 431"},

@@ -106,7 +106,7 @@ struct http_options {
     unsigned queue_limit;            /* queued requests before 503; default 4096 */
     unsigned conn_timeout_s;         /* idle keep-alive timeout, default 60 */
     size_t max_body_bytes;           /* request body cap, default 16 MiB; larger gets 413 */
-    size_t connection_memory;        /* per-connection buffer of MHD, default 12 KiB (see below) */
+    size_t connection_memory;        /* per-connection buffer of MHD, default 10 KiB (server.c) */
     const char *cors_origins;        /* NULL/"" = CORS off; "*" or a comma-separated list */
     unsigned shutdown_grace_ms;      /* how long http_server_stop waits for in-flight requests */
     const struct http_route *routes; /* terminated by an entry with method == NULL */

@@ -52,10 +52,11 @@
  * parsed in it and the response headers written from it (bodies are not).
  * MHD zeroes all of it after each request, so every kept-alive connection
  * holds all of it resident: with 10,000 connections, 10,000 times this.
- * 12 KiB serves up to 8 KiB of request headers, the limit of Tomcat's and
- * Apache's defaults (MHD's default is 32 KiB); larger gets 431.
+ * 10 KiB takes about 9.7 KB of request line and headers, more than the 8 KB
+ * Tomcat, Jetty and Vert.x accept by default (MHD's default is 32 KiB);
+ * larger gets 431 or a closed connection. --connection-memory changes it.
  */
-#define DEFAULT_CONNECTION_MEMORY (12 * 1024)
+#define DEFAULT_CONNECTION_MEMORY (10 * 1024)
 #define REQUEST_ID_MAX 128
 /* A request that read or answered this much has freed (or will free) a lot of heap. */
 #define LARGE_REQUEST_BYTES ((size_t)1 << 20)

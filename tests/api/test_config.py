@@ -192,10 +192,10 @@ def _raw_exchange(server, request):
 
 
 def test_eight_kib_of_request_headers_are_served(api, server, ns):
-    """Per-connection memory is bounded (--connection-memory, 12 KiB by default), yet request
-    headers as large as common servers accept (8 KiB: Tomcat's and Apache's defaults; a large
-    OIDC bearer token) are served on reads, on mutations with a body, and on answers that
-    carry an ETag."""
+    """Per-connection memory is bounded (--connection-memory, 10 KiB by default), yet request
+    headers as large as common servers accept (8 KB: Tomcat's, Jetty's and Vert.x's defaults;
+    a large OIDC bearer token) are served on reads, on mutations with a body, and on answers
+    that carry an ETag."""
     import json
     pad = b"a" * 8000
     head = b"Host: 127.0.0.1\r\nConnection: close\r\nX-Client-Token: " + pad + b"\r\n"
