@@ -1108,12 +1108,19 @@ def evaluate_targets(results, servers_info, large):
     return t
 
 
+def full_run():
+    """Every server, every workload, the large listing, full durations."""
+    return not QUICK and not os.environ.get("BENCH_WORKLOADS") and "BENCH_SERVERS" not in os.environ \
+        and os.environ.get("BENCH_SKIP_LARGE") != "1"
+
+
 def write_report(results, servers, servers_info, large, machine, started, commands):
     tag = machine_tag()
     date = started.strftime("%Y-%m-%d")
     out_dir = os.path.join(BENCH_DIR, "results")
     os.makedirs(out_dir, exist_ok=True)
-    base = os.path.join(out_dir, f"{date}-{tag}" + ("-quick" if QUICK else ""))
+    # only a full run gets the plain name: a partial one must not replace the full report
+    base = os.path.join(out_dir, f"{date}-{tag}" + ("-quick" if QUICK else "" if full_run() else "-partial"))
     targets = evaluate_targets(results, servers_info, large)
     L = []
     L.append(f"# serac benchmark, {started.strftime('%Y-%m-%d %H:%M UTC')}")
@@ -1505,8 +1512,7 @@ def main():
     machine["loadavg_start"] = loadavg_start
     path = write_report(results, servers, servers_info, large, machine, started, commands)
     log(f"report: {path}")
-    full = not QUICK and not wl_filter and "BENCH_SERVERS" not in os.environ \
-        and os.environ.get("BENCH_SKIP_LARGE") != "1"
+    full = full_run()
     if full or os.environ.get("BENCH_UPDATE_DOCS") == "1":
         if update_docs(summary_markdown(results, servers_info, large, path, machine, started)):
             log("docs/performance.md: summary updated")
