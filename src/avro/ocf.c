@@ -125,9 +125,11 @@ static enum status read_int(struct cursor *c, int64_t *out, struct error *err)
 static enum status read_bytes(struct cursor *c, const uint8_t **p, size_t *n, struct error *err)
 {
     int64_t len;
-    enum status rc = read_long(c, &len, err);
+    enum status rc;
 
-    if (rc)
+    *p = NULL; /* set on every path, which also lets the optimiser see callers' uses are safe */
+    *n = 0;
+    if ((rc = read_long(c, &len, err)))
         return rc;
     if (len < 0 || (uint64_t)len > c->len - c->pos)
         return bad(err, "length exceeds the data");

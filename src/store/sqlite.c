@@ -174,6 +174,7 @@ static enum status stmt(struct sq_conn *c, enum stmt_id id, sqlite3_stmt **out, 
 {
     int rc;
 
+    *out = NULL; /* set on every path, which also lets the optimiser see callers' uses are safe */
     if (!c->stmts[id]) {
         rc = sqlite3_prepare_v3(c->db, stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT, &c->stmts[id],
                                 NULL);
