@@ -17,16 +17,6 @@
 #include "catalog/imm_cache.h"
 #include "core/jsonx.h"
 
-static void *meta_cache_take(void *value)
-{
-    return json_incref(value);
-}
-
-static void meta_cache_drop(void *value)
-{
-    json_decref(value);
-}
-
 /* json_text_equal compares two JSON texts by value (unparsable text is unequal). */
 static bool json_text_equal(const char *a, const char *b)
 {
@@ -79,8 +69,8 @@ enum status catalog_open(const struct catalog_options *opts, struct catalog **ou
     pthread_cond_init(&cat->jobs_wake, NULL);
     for (int i = 0; i < CATALOG_COMMIT_LOCKS; i++)
         pthread_mutex_init(&cat->commit_locks[i], NULL);
-    cat->refs_cache = imm_cache_new(64u << 20, imm_text_take, imm_text_drop);
-    cat->meta_cache = imm_cache_new(64u << 20, meta_cache_take, meta_cache_drop);
+    cat->refs_cache = imm_cache_new(64u << 20, imm_json_take, imm_json_drop);
+    cat->meta_cache = imm_cache_new(64u << 20, imm_json_take, imm_json_drop);
     cat->storage = xcalloc(1, sizeof(*cat->storage));
     storage_registry_init(cat->storage);
     if (opts->warehouse_storage && (rc = check_settings(opts, err)))

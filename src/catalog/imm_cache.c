@@ -53,14 +53,14 @@ struct imm_cache *imm_cache_new(size_t max_bytes, void *(*take)(void *value),
     return c;
 }
 
-void *imm_text_take(void *value)
+void *imm_json_take(void *value)
 {
-    return xstrdup(value);
+    return json_incref(value);
 }
 
-void imm_text_drop(void *value)
+void imm_json_drop(void *value)
 {
-    free(value);
+    json_decref(value);
 }
 
 static void unlink_entry(struct imm_cache *c, struct entry *e)

@@ -1,7 +1,7 @@
 /*
  * imm_cache.h - a bounded, thread-safe cache of values derived from an
- * immutable key: the snapshots=refs text of a metadata file, or its parsed
- * tree, keyed by the file's location. Safe on every node of a cluster: a
+ * immutable key: the snapshots=refs text of a metadata file (a JSON string),
+ * or its parsed tree, keyed by the file's location. Safe on every node of a cluster: a
  * metadata file never changes once written, so an entry can only be
  * missing, never wrong. Entries age out oldest-inserted first.
  */
@@ -10,6 +10,8 @@
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include <jansson.h>
 
 struct imm_cache;
 
@@ -37,8 +39,11 @@ void imm_cache_set(struct imm_cache *c, const char *key, void *value, size_t siz
 /* imm_cache_stats reports the bytes held and the hit and miss counts. */
 void imm_cache_stats(struct imm_cache *c, size_t *bytes, uint64_t *hits, uint64_t *misses);
 
-/* Text values: take copies the string, drop frees it. */
-void *imm_text_take(void *value);
-void imm_text_drop(void *value);
+/*
+ * jansson values (json_t *): take adds a reference, drop releases one. A
+ * get costs no copy, whatever the value's size, and none under the lock.
+ */
+void *imm_json_take(void *value);
+void imm_json_drop(void *value);
 
 #endif

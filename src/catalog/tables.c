@@ -345,7 +345,7 @@ enum status catalog_table_load(struct catalog_ctx *ctx, const struct catalog_wh 
                                struct catalog_table_result *out, struct error *err)
 {
     struct store_obj obj = {0};
-    json_t *meta = NULL, *filtered = NULL;
+    json_t *meta = NULL, *filtered = NULL, *refs = NULL;
     char *text = NULL;
     enum status rc;
 
@@ -374,8 +374,9 @@ enum status catalog_table_load(struct catalog_ctx *ctx, const struct catalog_wh 
         goto out;
     }
     /* Filtering means parsing the whole file: it is done once per metadata file. */
-    if (refs_only && (text = imm_cache_get(ctx->cat->refs_cache, obj.metadata_location))) {
-        rc = table_body(ctx, wh, ns, name, obj.metadata_location, text, NULL, &out->body, err);
+    if (refs_only && (refs = imm_cache_get(ctx->cat->refs_cache, obj.metadata_location))) {
+        rc = table_body(ctx, wh, ns, name, obj.metadata_location, json_string_value(refs), NULL,
+                        &out->body, err);
         goto out;
     }
     if (!obj.metadata) {
@@ -393,8 +394,11 @@ enum status catalog_table_load(struct catalog_ctx *ctx, const struct catalog_wh 
         }
         filtered = meta_refs_only(meta);
         text = meta_serialize(filtered);
-        imm_cache_put(ctx->cat->refs_cache, obj.metadata_location, xstrdup(text), strlen(text) + 1);
-        rc = table_body(ctx, wh, ns, name, obj.metadata_location, text, NULL, &out->body, err);
+        refs = json_stringn_nocheck(text, strlen(text));
+        imm_cache_put(ctx->cat->refs_cache, obj.metadata_location, json_incref(refs),
+                      json_string_length(refs) + 1);
+        rc = table_body(ctx, wh, ns, name, obj.metadata_location, json_string_value(refs), NULL,
+                        &out->body, err);
     } else {
         rc = table_body(ctx, wh, ns, name, obj.metadata_location, obj.metadata, NULL, &out->body,
                         err);
@@ -402,6 +406,7 @@ enum status catalog_table_load(struct catalog_ctx *ctx, const struct catalog_wh 
 out:
     json_decref(meta);
     json_decref(filtered);
+    json_decref(refs);
     free(text);
     store_obj_cleanup(&obj);
     return rc;

@@ -12,23 +12,39 @@
 
 #include "catalog/imm_cache.h"
 
+/* get returns a copy of the string cached under key (free()), or NULL. */
+static char *get(struct imm_cache *c, const char *key)
+{
+    json_t *v = imm_cache_get(c, key);
+    char *t = v ? strdup(json_string_value(v)) : NULL;
+
+    json_decref(v);
+    return t;
+}
+
+/* str makes the JSON string a test caches. */
+static json_t *str(const char *s)
+{
+    return json_string(s);
+}
+
 static void test_get_put(void **state)
 {
-    struct imm_cache *c = imm_cache_new(1 << 20, imm_text_take, imm_text_drop);
+    struct imm_cache *c = imm_cache_new(1 << 20, imm_json_take, imm_json_drop);
     char *t;
     size_t bytes;
     uint64_t hits, misses;
 
     (void)state;
-    assert_null(imm_cache_get(c, "file:/a"));
-    imm_cache_put(c, "file:/a", strdup("{\"a\":1}"), strlen("{\"a\":1}") + 1);
-    imm_cache_put(c, "file:/b", strdup("{\"b\":2}"), strlen("{\"b\":2}") + 1);
-    t = imm_cache_get(c, "file:/a");
+    assert_null(get(c, "file:/a"));
+    imm_cache_put(c, "file:/a", str("{\"a\":1}"), strlen("{\"a\":1}") + 1);
+    imm_cache_put(c, "file:/b", str("{\"b\":2}"), strlen("{\"b\":2}") + 1);
+    t = get(c, "file:/a");
     assert_string_equal(t, "{\"a\":1}");
     free(t);
     /* A second put of a key keeps the first text (keys name immutable content). */
-    imm_cache_put(c, "file:/a", strdup("other"), strlen("other") + 1);
-    t = imm_cache_get(c, "file:/a");
+    imm_cache_put(c, "file:/a", str("other"), strlen("other") + 1);
+    t = get(c, "file:/a");
     assert_string_equal(t, "{\"a\":1}");
     free(t);
     imm_cache_stats(c, &bytes, &hits, &misses);
@@ -40,15 +56,15 @@ static void test_get_put(void **state)
 
 static void test_set_replaces(void **state)
 {
-    struct imm_cache *c = imm_cache_new(1 << 20, imm_text_take, imm_text_drop);
+    struct imm_cache *c = imm_cache_new(1 << 20, imm_json_take, imm_json_drop);
     size_t bytes;
     uint64_t hits, misses;
     char *t;
 
     (void)state;
-    imm_cache_set(c, "table", strdup("v1"), 3);
-    imm_cache_set(c, "table", strdup("version 2"), 10);
-    t = imm_cache_get(c, "table");
+    imm_cache_set(c, "table", str("v1"), 3);
+    imm_cache_set(c, "table", str("version 2"), 10);
+    t = get(c, "table");
     assert_string_equal(t, "version 2");
     free(t);
     /* One entry: the replaced value no longer counts. */
@@ -59,7 +75,7 @@ static void test_set_replaces(void **state)
 
 static void test_eviction_oldest_first(void **state)
 {
-    struct imm_cache *c = imm_cache_new(1000, imm_text_take, imm_text_drop);
+    struct imm_cache *c = imm_cache_new(1000, imm_json_take, imm_json_drop);
     char key[32], text[200];
     size_t bytes;
     uint64_t hits, misses;
@@ -69,21 +85,21 @@ static void test_eviction_oldest_first(void **state)
     text[199] = '\0';
     for (int i = 0; i < 20; i++) {
         snprintf(key, sizeof(key), "k%02d", i);
-        imm_cache_put(c, key, strdup(text), strlen(text) + 1);
+        imm_cache_put(c, key, str(text), strlen(text) + 1);
     }
     imm_cache_stats(c, &bytes, &hits, &misses);
     assert_true(bytes <= 1000);
     /* The newest survive, the oldest went first. */
-    char *t = imm_cache_get(c, "k19");
+    char *t = get(c, "k19");
     assert_non_null(t);
     free(t);
-    assert_null(imm_cache_get(c, "k00"));
+    assert_null(get(c, "k00"));
     /* Texts over a quarter of the cache are never kept. */
     char big[400];
     memset(big, 'y', 399);
     big[399] = '\0';
-    imm_cache_put(c, "big", strdup(big), strlen(big) + 1);
-    assert_null(imm_cache_get(c, "big"));
+    imm_cache_put(c, "big", str(big), strlen(big) + 1);
+    assert_null(get(c, "big"));
     imm_cache_free(c);
 }
 
@@ -101,12 +117,12 @@ static void *hammer(void *arg)
         int k = (i * 7 + w->id) % 500;
         snprintf(key, sizeof(key), "loc-%d", k);
         snprintf(text, sizeof(text), "text-%d", k);
-        char *t = imm_cache_get(w->c, key);
+        char *t = get(w->c, key);
         if (t && strcmp(t, text) != 0)
             w->bad++;
         free(t);
         if (!t)
-            imm_cache_put(w->c, key, strdup(text), strlen(text) + 1);
+            imm_cache_put(w->c, key, str(text), strlen(text) + 1);
     }
     return NULL;
 }
@@ -114,7 +130,7 @@ static void *hammer(void *arg)
 static void test_threads(void **state)
 {
     struct imm_cache *c =
-        imm_cache_new(8000, imm_text_take, imm_text_drop); /* small: constant eviction */
+        imm_cache_new(8000, imm_json_take, imm_json_drop); /* small: constant eviction */
     struct worker w[4];
     pthread_t t[4];
 
