@@ -8,10 +8,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #ifdef __GLIBC__
 #include <malloc.h>
 #endif
+
+#include "core/clock.h"
 
 static void oom(size_t n)
 {
@@ -92,13 +93,11 @@ void alloc_note_large(void)
 
 void alloc_release(void)
 {
-    struct timespec ts;
     int64_t now, last;
 
     if (!atomic_load_explicit(&release_pending, memory_order_relaxed))
         return;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    now = (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+    now = clock_mono_ns();
     last = atomic_load(&last_release_ns);
     if (now - last < RELEASE_INTERVAL_NS ||
         !atomic_compare_exchange_strong(&last_release_ns, &last, now))

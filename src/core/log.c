@@ -193,12 +193,11 @@ static void emit(enum log_level level, const char *msg, const json_t *fields)
     finish(&l);
 }
 
-void log_access(const char *method, const char *route, int status, double latency_ms,
+void log_access(const char *method, const char *route, int status, long long latency_us,
                 long long bytes_in, long long bytes_out)
 {
     struct line l;
     char nums[160];
-    long long us = (long long)(latency_ms * 1000.0 + 0.5);
 
     if (!log_enabled(LOG_INFO))
         return;
@@ -210,7 +209,7 @@ void log_access(const char *method, const char *route, int status, double latenc
     /* Milliseconds with three decimals from integer microseconds: no floating-point printf. */
     snprintf(nums, sizeof(nums),
              ",\"status\":%d,\"latency_ms\":%lld.%03lld,\"bytes_in\":%lld,\"bytes_out\":%lld",
-             status, us / 1000, us % 1000, bytes_in, bytes_out);
+             status, latency_us / 1000, latency_us % 1000, bytes_in, bytes_out);
     puts_raw(&l, nums);
     finish(&l);
 }

@@ -38,9 +38,10 @@ void log_fields(enum log_level level, const char *msg, const json_t *fields);
 
 /*
  * log_access writes the access-log line of one request ("msg":"request" with
- * method, route, status, latency_ms, bytes_in, bytes_out) at LOG_INFO.
+ * method, route, status, latency_ms, bytes_in, bytes_out) at LOG_INFO;
+ * the latency is given in microseconds and written in milliseconds.
  */
-void log_access(const char *method, const char *route, int status, double latency_ms,
+void log_access(const char *method, const char *route, int status, long long latency_us,
                 long long bytes_in, long long bytes_out);
 
 #define log_debug(...) log_msg(LOG_DEBUG, __VA_ARGS__)

@@ -352,8 +352,7 @@ static void access_log(struct http_ctx *c)
     bool head = strcmp(c->method, "HEAD") == 0;
 
     log_access(ascii_or_dash(c->method), c->req.route ? c->req.route : "-", c->res.status,
-               (double)us / 1000.0, (long long)c->bytes_in,
-               (long long)(head ? 0 : c->res.body_len));
+               (long long)us, (long long)c->bytes_in, (long long)(head ? 0 : c->res.body_len));
 }
 
 /*

@@ -193,7 +193,7 @@ static void write_tricky_lines(void)
     log_set_request_id("req-1");
     log_msg(LOG_WARN, "quote \" backslash \\ tab \t nl \n utf8 \xc3\xa9 ctl \x01 bad \xff end");
     log_fields(LOG_ERROR, "fields", fields);
-    log_access("GET", "/v1/{prefix}/x", 200, 1.25, 10, 20);
+    log_access("GET", "/v1/{prefix}/x", 200, 1250, 10, 20);
     log_set_request_id(NULL);
     log_msg(LOG_DEBUG, "not written at info");
     json_decref(fields);
@@ -227,6 +227,9 @@ static void test_log_lines_are_json(void **state)
             assert_string_equal(json_string_value(json_object_get(v, "route")), "/v1/{prefix}/x");
             assert_int_equal(json_integer_value(json_object_get(v, "status")), 200);
             assert_int_equal(json_integer_value(json_object_get(v, "bytes_out")), 20);
+            /* 1,250 µs, written as milliseconds with three decimals. */
+            assert_true(json_is_real(json_object_get(v, "latency_ms")));
+            assert_true(json_real_value(json_object_get(v, "latency_ms")) == 1.25);
         }
         json_decref(v);
     }
