@@ -221,3 +221,23 @@ def test_oversized_request_headers_refused_cleanly(api, server):
     status, data = _raw_exchange(server, req)
     assert status in (None, 431), data[:200]
     assert api.get("/v1/config").status == 200
+
+
+def test_connection_memory_flag_sets_the_header_budget(server, start_server):
+    """--connection-memory is what bounds the headers: 12 KB of headers do not fit the default
+    10 KiB, and fit once the flag gives 16 KiB; a value below 4 KiB is refused at start."""
+    req = (b"GET /v1/config HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+           b"X-Client-Token: " + b"a" * 12000 + b"\r\n\r\n")
+    status, data = _raw_exchange(server, req)
+    assert status in (None, 431), data[:200]
+    roomy = start_server("--connection-memory", "16384")
+    status, data = _raw_exchange(roomy, req)
+    assert status == 200, data[:200]
+    import subprocess
+    import tempfile
+    from serac_server import serac_bin
+    with tempfile.TemporaryDirectory() as d:
+        r = subprocess.run([str(serac_bin()), "serve", "--connection-memory", "1024", "--port", "0",
+                            "--data-dir", d], capture_output=True, text=True, timeout=30)
+    assert r.returncode != 0
+    assert "connection-memory" in (r.stderr + r.stdout)
