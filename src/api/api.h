@@ -18,6 +18,13 @@ const struct http_route *api_routes(void);
 
 /* api_worker_init opens a worker's catalog context; app is the struct catalog. */
 void *api_worker_init(void *app);
+/*
+ * api_batch_begin / api_batch_end are the HTTP batch hooks for the table
+ * reads marked batch in the route table: the pointers of all the tables of a
+ * round are read in one store round trip (catalog_prefetch_tables).
+ */
+void api_batch_begin(void *worker, struct http_request *const *reqs, size_t n);
+void api_batch_end(void *worker);
 /* api_worker_fini closes a context from api_worker_init. */
 void api_worker_fini(void *worker);
 

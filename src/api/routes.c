@@ -38,37 +38,41 @@ IDEMPOTENT(api_view_rename)
 IDEMPOTENT(api_view_register)
 
 #define ICEBERG_ROUTES(P)                                                                          \
-    {"GET", P "/namespaces", api_ns_list}, {"POST", P "/namespaces", api_ns_create_idem},          \
-        {"GET", P NS, api_ns_load}, {"HEAD", P NS, api_ns_exists},                                 \
-        {"DELETE", P NS, api_ns_drop_idem}, {"POST", P NS "/properties", api_ns_props_idem},       \
-        {"GET", P NS "/tables", api_table_list}, {"POST", P NS "/tables", api_table_create_idem},  \
-        {"POST", P NS "/register", api_table_register_idem}, {"GET", P TBL, api_table_load},       \
-        {"POST", P TBL, api_table_commit_idem}, {"DELETE", P TBL, api_table_drop_idem},            \
-        {"HEAD", P TBL, api_table_exists}, {"GET", P TBL "/credentials", api_table_credentials},   \
-        {"POST", P TBL "/sign", api_table_sign},                                                   \
-        {"POST", P "/tables/rename", api_table_rename_idem},                                       \
-        {"POST", P TBL "/metrics", api_table_metrics},                                             \
-        {"POST", P "/transactions/commit", api_transaction_commit_idem},                           \
-        {"GET", P NS "/views", api_view_list}, {"POST", P NS "/views", api_view_create_idem},      \
-        {"GET", P VIEW, api_view_load}, {"POST", P VIEW, api_view_replace_idem},                   \
-        {"DELETE", P VIEW, api_view_drop_idem}, {"HEAD", P VIEW, api_view_exists},                 \
-        {"POST", P "/views/rename", api_view_rename_idem},                                         \
+    {"GET", P "/namespaces", api_ns_list, false},                                                  \
+        {"POST", P "/namespaces", api_ns_create_idem, false}, {"GET", P NS, api_ns_load, false},   \
+        {"HEAD", P NS, api_ns_exists, false}, {"DELETE", P NS, api_ns_drop_idem, false},           \
+        {"POST", P NS "/properties", api_ns_props_idem, false},                                    \
+        {"GET", P NS "/tables", api_table_list, false},                                            \
+        {"POST", P NS "/tables", api_table_create_idem, false},                                    \
+        {"POST", P NS "/register", api_table_register_idem, false},                                \
+        {"GET", P TBL, api_table_load, true}, {"POST", P TBL, api_table_commit_idem, false},       \
+        {"DELETE", P TBL, api_table_drop_idem, false}, {"HEAD", P TBL, api_table_exists, true},    \
+        {"GET", P TBL "/credentials", api_table_credentials, false},                               \
+        {"POST", P TBL "/sign", api_table_sign, false},                                            \
+        {"POST", P "/tables/rename", api_table_rename_idem, false},                                \
+        {"POST", P TBL "/metrics", api_table_metrics, false},                                      \
+        {"POST", P "/transactions/commit", api_transaction_commit_idem, false},                    \
+        {"GET", P NS "/views", api_view_list, false},                                              \
+        {"POST", P NS "/views", api_view_create_idem, false},                                      \
+        {"GET", P VIEW, api_view_load, false}, {"POST", P VIEW, api_view_replace_idem, false},     \
+        {"DELETE", P VIEW, api_view_drop_idem, false}, {"HEAD", P VIEW, api_view_exists, false},   \
+        {"POST", P "/views/rename", api_view_rename_idem, false},                                  \
     {                                                                                              \
-        "POST", P NS "/register-view", api_view_register_idem                                      \
+        "POST", P NS "/register-view", api_view_register_idem, false                               \
     }
 
 static const struct http_route routes[] = {
-    {"GET", "/v1/config", api_config},
-    {"GET", "/health/live", api_health_live},
-    {"GET", "/health/ready", api_health_ready},
-    {"GET", "/management/v1/warehouses", api_wh_list},
-    {"POST", "/management/v1/warehouses", api_wh_create},
-    {"GET", "/management/v1/warehouses/{warehouse}", api_wh_get},
-    {"DELETE", "/management/v1/warehouses/{warehouse}", api_wh_delete},
-    {"PUT", "/management/v1/warehouses/{warehouse}/storage", api_wh_set_storage},
+    {"GET", "/v1/config", api_config, false},
+    {"GET", "/health/live", api_health_live, false},
+    {"GET", "/health/ready", api_health_ready, false},
+    {"GET", "/management/v1/warehouses", api_wh_list, false},
+    {"POST", "/management/v1/warehouses", api_wh_create, false},
+    {"GET", "/management/v1/warehouses/{warehouse}", api_wh_get, false},
+    {"DELETE", "/management/v1/warehouses/{warehouse}", api_wh_delete, false},
+    {"PUT", "/management/v1/warehouses/{warehouse}/storage", api_wh_set_storage, false},
     ICEBERG_ROUTES("/v1"),
     ICEBERG_ROUTES("/v1/{prefix}"),
-    {NULL, NULL, NULL},
+    {NULL, NULL, NULL, false},
 };
 
 const struct http_route *api_routes(void)
@@ -107,4 +111,51 @@ void *api_worker_init(void *app)
 void api_worker_fini(void *worker)
 {
     catalog_ctx_close(worker);
+}
+
+void api_batch_begin(void *worker, struct http_request *const *reqs, size_t n)
+{
+    struct catalog_ctx *ctx = worker;
+    struct catalog_table_ref *refs = xcalloc(n, sizeof(*refs));
+    struct catalog_wh *whs = xcalloc(n, sizeof(*whs));
+    json_t **nss = xcalloc(n, sizeof(*nss));
+    char **names = xcalloc(n, sizeof(*names));
+    size_t k = 0;
+
+    /* Only well-formed table reads are read ahead; the others fail in their handler. */
+    for (size_t i = 0; i < n; i++) {
+        struct http_request *req = reqs[i];
+        size_t p = strncmp(req->route, "/v1/{prefix}/", 13) == 0;
+        struct error err;
+
+        error_clear(&err);
+        if (api_resolve_warehouse(req, ctx, &whs[k], &err))
+            continue;
+        if (api_decode_namespace(req->params[p], ctx->cat->opts.namespace_separator, &nss[k],
+                                 &err) ||
+            api_decode_name("table", req->params[p + 1], &names[k], &err)) {
+            catalog_wh_cleanup(&whs[k]);
+            json_decref(nss[k]);
+            nss[k] = NULL;
+            continue;
+        }
+        refs[k] = (struct catalog_table_ref){.wh = whs[k].id, .ns = nss[k], .name = names[k]};
+        k++;
+    }
+    if (k)
+        catalog_prefetch_tables(ctx, refs, k);
+    for (size_t i = 0; i < k; i++) {
+        catalog_wh_cleanup(&whs[i]);
+        json_decref(nss[i]);
+        free(names[i]);
+    }
+    free(refs);
+    free(whs);
+    free(nss);
+    free(names);
+}
+
+void api_batch_end(void *worker)
+{
+    catalog_prefetch_end(worker);
 }

@@ -70,6 +70,7 @@ enum status catalog_open(const struct catalog_options *opts, struct catalog **ou
     for (int i = 0; i < CATALOG_COMMIT_LOCKS; i++)
         pthread_mutex_init(&cat->commit_locks[i], NULL);
     cat->refs_cache = imm_cache_new(64u << 20, imm_json_take, imm_json_drop);
+    cat->text_cache = imm_cache_new(64u << 20, imm_json_take, imm_json_drop);
     cat->meta_cache = imm_cache_new(64u << 20, imm_json_take, imm_json_drop);
     cat->storage = xcalloc(1, sizeof(*cat->storage));
     storage_registry_init(cat->storage);
@@ -113,6 +114,7 @@ void catalog_close(struct catalog *cat)
     catalog_wh_invalidate(cat);
     pthread_rwlock_destroy(&cat->wh_cache_lock);
     imm_cache_free(cat->refs_cache);
+    imm_cache_free(cat->text_cache);
     imm_cache_free(cat->meta_cache);
     if (cat->storage) {
         storage_registry_cleanup(cat->storage);

@@ -55,6 +55,8 @@ struct catalog {
      */
     /* snapshots=refs forms of metadata files, by location (immutable, so never stale). */
     struct imm_cache *refs_cache;
+    /* stored metadata texts (JSON strings) by location: loads read only the pointer */
+    struct imm_cache *text_cache;
     /* each table's newest parsed metadata tree with its location, shared read-only by commits */
     struct imm_cache *meta_cache;
     pthread_rwlock_t wh_cache_lock;
@@ -219,6 +221,22 @@ enum status catalog_table_load(struct catalog_ctx *ctx, const struct catalog_wh 
                                const json_t *ns, const char *name, bool refs_only,
                                const char *if_none_match, bool *not_modified,
                                struct catalog_table_result *out, struct error *err);
+/* A table named by a request: its warehouse, namespace levels and name. */
+struct catalog_table_ref {
+    int64_t wh;
+    const json_t *ns;
+    const char *name;
+};
+/*
+ * catalog_prefetch_tables reads the pointers of n tables in one store round
+ * trip for the loads and existence checks about to run on ctx, all of which
+ * arrived before this call (see store_prefetch_heads); catalog_prefetch_end
+ * drops what they did not use. A failure only costs the batching: each load
+ * then reads the store itself and reports what it finds.
+ */
+void catalog_prefetch_tables(struct catalog_ctx *ctx, const struct catalog_table_ref *refs,
+                             size_t n);
+void catalog_prefetch_end(struct catalog_ctx *ctx);
 enum status catalog_table_exists(struct catalog_ctx *ctx, const struct catalog_wh *wh,
                                  const json_t *ns, const char *name, struct error *err);
 enum status catalog_table_list(struct catalog_ctx *ctx, const struct catalog_wh *wh,

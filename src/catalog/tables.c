@@ -339,23 +339,51 @@ out:
     return rc;
 }
 
+void catalog_prefetch_tables(struct catalog_ctx *ctx, const struct catalog_table_ref *refs,
+                             size_t n)
+{
+    struct store_key *keys = xcalloc(n ? n : 1, sizeof(*keys));
+    char **ns_keys = xcalloc(n ? n : 1, sizeof(*ns_keys));
+    struct error err;
+
+    error_clear(&err);
+    for (size_t i = 0; i < n; i++) {
+        ns_keys[i] = catalog_ns_key(refs[i].ns);
+        keys[i] = (struct store_key){.wh = refs[i].wh, .ns = ns_keys[i], .name = refs[i].name};
+    }
+    store_set_deadline(ctx->conn, ctx->cat->opts.request_timeout_ms, NULL);
+    if (store_prefetch_heads(ctx->conn, keys, n, &err))
+        log_warn("reading %zu table pointers at once failed, each load reads its own: %s", n,
+                 err.msg);
+    for (size_t i = 0; i < n; i++)
+        free(ns_keys[i]);
+    free(ns_keys);
+    free(keys);
+}
+
+void catalog_prefetch_end(struct catalog_ctx *ctx)
+{
+    store_prefetch_clear(ctx->conn);
+}
+
 enum status catalog_table_load(struct catalog_ctx *ctx, const struct catalog_wh *wh,
                                const json_t *ns, const char *name, bool refs_only,
                                const char *if_none_match, bool *not_modified,
                                struct catalog_table_result *out, struct error *err)
 {
     struct store_obj obj = {0};
-    json_t *meta = NULL, *filtered = NULL, *refs = NULL;
+    json_t *meta = NULL, *filtered = NULL, *refs = NULL, *stored = NULL;
     char *text = NULL;
     enum status rc;
 
     memset(out, 0, sizeof(*out));
     *not_modified = false;
     /*
-     * A plain load needs the stored text: one read. A conditional or a refs load may be
-     * answered from the pointer alone (304, cached refs form), so it reads that first.
+     * A load reads the pointer; the metadata text comes from the cache of texts by
+     * location (immutable, so never stale) or, on a miss, from the store with the row.
+     * A conditional or a cached refs load needs no text at all.
      */
-    if ((rc = get_table(ctx, wh, ns, name, !refs_only && !if_none_match, &obj, err)))
+    if ((rc = get_table(ctx, wh, ns, name, false, &obj, err)))
         goto out;
     /* The metadata file is the truth engines read: a missing file is a 404 (rck.md §4). */
     rc = fileio_exists(ctx->io, obj.metadata_location, err);
@@ -379,15 +407,18 @@ enum status catalog_table_load(struct catalog_ctx *ctx, const struct catalog_wh 
                         &out->body, err);
         goto out;
     }
-    if (!obj.metadata) {
+    if (!(stored = imm_cache_get(ctx->cat->text_cache, obj.metadata_location))) {
         store_obj_cleanup(&obj);
         if ((rc = get_table(ctx, wh, ns, name, true, &obj, err)))
             goto out;
         /* A commit between the two reads is fine: what follows is consistent with this row. */
         catalog_etag(obj.metadata_location, refs_only, out->etag);
+        stored = json_stringn_nocheck(obj.metadata, strlen(obj.metadata));
+        imm_cache_put(ctx->cat->text_cache, obj.metadata_location, json_incref(stored),
+                      json_string_length(stored) + 1);
     }
     if (refs_only) {
-        if ((rc = meta_parse(obj.metadata, strlen(obj.metadata), &meta, err))) {
+        if ((rc = meta_parse(json_string_value(stored), json_string_length(stored), &meta, err))) {
             rc =
                 error_wrap(err, ST_INTERNAL, ET_INTERNAL, "Stored metadata of %s is invalid", name);
             goto out;
@@ -400,13 +431,14 @@ enum status catalog_table_load(struct catalog_ctx *ctx, const struct catalog_wh 
         rc = table_body(ctx, wh, ns, name, obj.metadata_location, json_string_value(refs), NULL,
                         &out->body, err);
     } else {
-        rc = table_body(ctx, wh, ns, name, obj.metadata_location, obj.metadata, NULL, &out->body,
-                        err);
+        rc = table_body(ctx, wh, ns, name, obj.metadata_location, json_string_value(stored), NULL,
+                        &out->body, err);
     }
 out:
     json_decref(meta);
     json_decref(filtered);
     json_decref(refs);
+    json_decref(stored);
     free(text);
     store_obj_cleanup(&obj);
     return rc;

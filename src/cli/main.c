@@ -10,6 +10,7 @@
 
 #include "api/api.h"
 #include "catalog/catalog.h"
+#include "store/store.h"
 #include "cli/config.h"
 #include "core/alloc.h"
 #include "core/buf.h"
@@ -239,6 +240,10 @@ static int cmd_serve(struct config *cfg)
     ho.worker_init = api_worker_init;
     ho.worker_fini = api_worker_fini;
     ho.inline_reads = true;
+    if (store_batches_reads(cat->store)) {
+        ho.batch_begin = api_batch_begin;
+        ho.batch_end = api_batch_end;
+    }
     if (http_server_start(&ho, &srv, &err))
         goto fail;
     shown = redact(store);

@@ -59,6 +59,11 @@ enum status buf_append(struct buf *b, const void *data, size_t n)
     return ST_OK;
 }
 
+enum status buf_putc(struct buf *b, char c)
+{
+    return buf_append(b, &c, 1);
+}
+
 enum status buf_puts(struct buf *b, const char *s)
 {
     return buf_append(b, s, strlen(s));

@@ -30,6 +30,8 @@ void buf_reset(struct buf *b);
 enum status buf_append(struct buf *b, const void *data, size_t n);
 /* buf_puts appends a C string. */
 enum status buf_puts(struct buf *b, const char *s);
+/* buf_putc appends one byte. */
+enum status buf_putc(struct buf *b, char c);
 /* buf_printf appends formatted text. */
 enum status buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* buf_take hands b's data to the caller (free()) and leaves b empty; never NULL. */

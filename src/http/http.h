@@ -92,15 +92,31 @@ struct http_route {
     const char *method;
     const char *tmpl;
     http_handler_fn fn;
+    /*
+     * A read that may be answered in a batch (http_options.batch_begin):
+     * when set and batching is on, the request waits for the end of its I/O
+     * thread's event-loop round and runs with the other such reads of that
+     * round, after batch_begin saw them all.
+     */
+    bool batch;
 };
 
 typedef void *(*http_worker_init_fn)(void *app);
 typedef void (*http_worker_fini_fn)(void *worker);
+/*
+ * Batch hooks, called on an I/O thread with its worker context: begin sees
+ * every batched read of one event-loop round (all of them complete requests,
+ * none of their handlers run yet) and may prepare for them, e.g. read what
+ * they need from the store in one round trip; end is called after their
+ * handlers ran, to drop what begin prepared.
+ */
+typedef void (*http_batch_begin_fn)(void *worker, struct http_request *const *reqs, size_t n);
+typedef void (*http_batch_end_fn)(void *worker);
 
 struct http_options {
     const char *host;                /* address to bind, default "127.0.0.1" */
     unsigned short port;             /* default 8181; 0 picks a free port (see http_server_port) */
-    unsigned io_threads;             /* MHD epoll threads; 0 = number of CPUs */
+    unsigned io_threads;             /* event-loop threads, one MHD daemon each; 0 = CPUs */
     unsigned workers;                /* worker threads; 0 = 4 x CPUs, at least 4 */
     unsigned max_connections;        /* default 16384 */
     unsigned queue_limit;            /* queued requests before 503; default 4096 */
@@ -120,6 +136,12 @@ struct http_options {
      * thread switch. Mutations always go to the pool.
      */
     bool inline_reads;
+    /*
+     * With inline_reads: run the routes marked batch in batches per event-loop
+     * round, announced to batch_begin (NULL = no batching: each runs at once).
+     */
+    http_batch_begin_fn batch_begin;
+    http_batch_end_fn batch_end;
 };
 
 struct http_server;

@@ -1,23 +1,29 @@
 /*
- * server.c - the libmicrohttpd daemon, the worker pool and the middleware.
+ * server.c - the event loops, the worker pool and the middleware.
  *
- * MHD calls on_request several times per request on one of its epoll I/O
- * threads: once when the headers are in (we only attach state), once per
- * piece of body, and once more with no data when the request is complete.
- * Then the request is routed, its connection suspended and the request
- * queued to a worker, which runs the middleware and the handler and resumes
- * the connection; MHD calls on_request again and we queue the response.
- * Queueing a response only on a second or later call keeps keep-alive
- * working in MHD 0.9.75. Requests that need no handler (bad target, body too
- * large, queue full, shutting down) are answered on the I/O thread.
+ * Each I/O thread runs an event loop around a libmicrohttpd daemon of its own
+ * (external epoll mode; all daemons share one listening socket). MHD calls
+ * on_request several times per request: once when the headers are in (we
+ * only attach state), once per piece of body, and once more with no data
+ * when the request is complete. Then the request is routed and either
+ * answered on the I/O thread (reads, when inline_reads is on), deferred to
+ * the end of the loop's round (batched reads, see run_batch), or its
+ * connection is suspended and the request queued to a worker, which runs the
+ * middleware and the handler and resumes the connection; MHD calls
+ * on_request again and we queue the response. Queueing a response only on a
+ * second or later call keeps keep-alive working in MHD 0.9.75. Requests that
+ * need no handler (bad target, body too large, queue full, shutting down)
+ * are answered on the I/O thread.
  *
- * Shutdown (http_server_stop): quiesce the listener, let in-flight requests
- * finish within the grace period, make workers answer whatever is still
- * queued with 503 and resume those connections, join the workers, and only
- * then stop MHD, which must never see a suspended connection.
+ * Shutdown (http_server_stop): each loop quiesces its daemon (stops
+ * accepting), in-flight requests get the grace period to finish, workers
+ * answer whatever is still queued with 503 and resume those connections, the
+ * workers are joined, and only then do the loops end and the daemons stop:
+ * MHD must never see a suspended connection at stop.
  */
 #include <errno.h>
 #include <netdb.h>
+#include <poll.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
@@ -26,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -77,6 +84,7 @@ struct http_ctx {
     struct http_server *srv;
     struct MHD_Connection *conn;
     struct http_ctx *next; /* worker queue link */
+    struct io_loop *loop;  /* the loop whose daemon has the connection */
     enum ctx_state state;
     char *target; /* raw request target, as received */
     char *method;
@@ -99,8 +107,30 @@ struct http_ctx {
     char request_id[REQUEST_ID_MAX + 1];
 };
 
-struct http_server {
+/* One I/O thread: an MHD daemon in external epoll mode and the loop that drives it. */
+struct io_loop {
+    struct http_server *srv;
     struct MHD_Daemon *daemon;
+    int wake_fd; /* eventfd: http_server_stop wakes the loop to quiesce or exit */
+    pthread_t thread;
+    bool running;
+    bool quiesced;
+    /* Batched reads of this round, suspended until run_batch (owned by the loop thread). */
+    struct http_ctx **batch;
+    struct http_request **batch_reqs;
+    size_t nbatch, batch_cap;
+};
+
+struct http_server {
+    struct io_loop *loops;
+    unsigned nloops;
+    MHD_socket listen_fd; /* shared by every daemon, closed by http_server_stop */
+    atomic_bool quiesce_req;
+    atomic_bool exit_req;
+    /* loop_lock protects nquiesced. */
+    pthread_mutex_t loop_lock;
+    pthread_cond_t loop_cond;
+    unsigned nquiesced;
     unsigned short port;
     const struct http_route *routes;
     char *cors_origins; /* NULL when CORS is off */
@@ -129,16 +159,19 @@ struct http_server {
     atomic_bool draining; /* stop was called: responses carry Connection: close */
 
     bool inline_reads;
+    http_batch_begin_fn batch_begin;
+    http_batch_end_fn batch_end;
     /* inline_lock protects the worker contexts the I/O threads made for inline reads. */
     pthread_mutex_t inline_lock;
     void **inline_ctxs;
     size_t n_inline;
 };
 
-/* The worker context of the calling I/O thread for inline reads (one server per thread). */
+/* The calling I/O thread's loop, and its worker context for inline reads. */
 static _Thread_local struct {
     struct http_server *srv;
     void *wctx;
+    struct io_loop *loop;
 } io_local;
 
 /* ---------------------------------------------------------------- helpers */
@@ -192,6 +225,7 @@ static struct http_ctx *ctx_new(struct http_server *srv, struct MHD_Connection *
     c->srv = srv;
     c->conn = conn;
     c->state = CTX_NEW;
+    c->loop = io_local.loop;
     c->target = xstrdup(target ? target : "");
     c->start_ns = clock_mono_ns();
     buf_init(&c->body, srv->max_body);
@@ -484,6 +518,8 @@ static void prepare_request(struct http_ctx *c)
 
 /* ------------------------------------------------------------ worker pool */
 
+static void loop_wake(struct io_loop *l);
+
 enum enqueue_result { ENQ_OK, ENQ_FULL, ENQ_STOPPING };
 
 /*
@@ -524,6 +560,7 @@ static void *worker_main(void *arg)
 
     for (;;) {
         struct http_ctx *c;
+        struct io_loop *loop;
         bool stopping;
 
         pthread_mutex_lock(&srv->queue_lock);
@@ -545,8 +582,11 @@ static void *worker_main(void *arg)
                       "Service unavailable: the server is shutting down");
         pipeline(c, wctx);
         c->state = CTX_DONE;
+        loop = c->loop;
         /* From here on c belongs to the I/O thread again and may be freed at any time. */
         MHD_resume_connection(c->conn);
+        /* MHD signals a resume only to its own threads: wake the loop ourselves. */
+        loop_wake(loop);
     }
     if (srv->worker_fini)
         srv->worker_fini(wctx);
@@ -658,6 +698,52 @@ static enum MHD_Result answer_inline(struct http_ctx *c)
     return send_response(c);
 }
 
+/*
+ * defer suspends c, a batched read, until the end of this loop's round
+ * (run_batch). Its connection stays suspended only within the round.
+ */
+static void defer(struct io_loop *l, struct http_ctx *c)
+{
+    if (l->nbatch == l->batch_cap) {
+        l->batch_cap = l->batch_cap ? 2 * l->batch_cap : 64;
+        l->batch = xrealloc(l->batch, l->batch_cap * sizeof(*l->batch));
+        l->batch_reqs = xrealloc(l->batch_reqs, l->batch_cap * sizeof(*l->batch_reqs));
+    }
+    c->state = CTX_QUEUED;
+    MHD_suspend_connection(c->conn);
+    l->batch_reqs[l->nbatch] = &c->req;
+    l->batch[l->nbatch++] = c;
+}
+
+/*
+ * run_batch answers the reads deferred in this round: batch_begin sees them
+ * all first (a store prefetching for them reads after every one of them
+ * arrived), then each runs through the pipeline and its connection is
+ * resumed; MHD sends the responses in the next round.
+ */
+static bool run_batch(struct io_loop *l)
+{
+    struct http_server *srv = l->srv;
+    void *w;
+
+    if (!l->nbatch)
+        return false;
+    w = io_worker(srv);
+    if (w)
+        srv->batch_begin(w, l->batch_reqs, l->nbatch);
+    for (size_t i = 0; i < l->nbatch; i++) {
+        struct http_ctx *c = l->batch[i];
+
+        pipeline(c, w);
+        c->state = CTX_DONE;
+        MHD_resume_connection(c->conn);
+    }
+    if (w && srv->batch_end)
+        srv->batch_end(w);
+    l->nbatch = 0;
+    return true;
+}
+
 /* content_length_too_large says whether a declared Content-Length exceeds the cap. */
 static bool content_length_too_large(struct http_ctx *c)
 {
@@ -710,6 +796,10 @@ static enum MHD_Result on_complete(struct http_ctx *c)
     if (c->has_early)
         return answer_inline(c);
     if (runs_inline(c)) {
+        if (c->route->batch && c->srv->batch_begin && io_local.loop) {
+            defer(io_local.loop, c);
+            return MHD_YES;
+        }
         pipeline(c, io_worker(c->srv));
         c->state = CTX_DONE;
         return send_response(c);
@@ -866,6 +956,13 @@ static enum status bind_failure(const char *host, unsigned short port,
 
 static void server_free(struct http_server *srv)
 {
+    for (unsigned i = 0; i < srv->nloops; i++) {
+        free(srv->loops[i].batch);
+        free(srv->loops[i].batch_reqs);
+    }
+    free(srv->loops);
+    pthread_mutex_destroy(&srv->loop_lock);
+    pthread_cond_destroy(&srv->loop_cond);
     pthread_mutex_destroy(&srv->queue_lock);
     pthread_cond_destroy(&srv->queue_cond);
     pthread_mutex_destroy(&srv->inflight_lock);
@@ -891,6 +988,11 @@ static struct http_server *server_new(const struct http_options *o)
     srv->worker_init = o->worker_init;
     srv->worker_fini = o->worker_fini;
     srv->inline_reads = o->inline_reads;
+    srv->batch_begin = o->inline_reads ? o->batch_begin : NULL;
+    srv->batch_end = o->batch_end;
+    srv->listen_fd = MHD_INVALID_SOCKET;
+    pthread_mutex_init(&srv->loop_lock, NULL);
+    pthread_cond_init(&srv->loop_cond, NULL);
     pthread_mutex_init(&srv->inline_lock, NULL);
     pthread_mutex_init(&srv->queue_lock, NULL);
     pthread_cond_init(&srv->queue_cond, NULL);
@@ -905,6 +1007,8 @@ static struct http_server *server_new(const struct http_options *o)
         pthread_condattr_destroy(&attr);
     }
     atomic_init(&srv->draining, false);
+    atomic_init(&srv->quiesce_req, false);
+    atomic_init(&srv->exit_req, false);
     return srv;
 }
 
@@ -926,15 +1030,127 @@ static enum status start_workers(struct http_server *srv, unsigned n, struct err
     return ST_OK;
 }
 
-static struct MHD_Daemon *start_daemon(struct http_server *srv, const struct http_options *o,
-                                       const struct sockaddr_storage *addr)
+/* ------------------------------------------------------------ event loops */
+
+static void loop_wake(struct io_loop *l)
 {
-    unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG |
-                     MHD_USE_TURBO;
-    unsigned io = o->io_threads ? o->io_threads : ncpus();
-    /* MHD warns about a pool of one thread: then the option is left out. */
-    struct MHD_OptionItem pool[] = {
-        {io > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END, (intptr_t)io, NULL},
+    uint64_t one = 1;
+
+    if (write(l->wake_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+        log_warn("http: cannot wake an event loop: %s", strerror(errno));
+}
+
+/* loop_quiesce stops l's daemon accepting connections (on l's own thread: MHD wants that). */
+static void loop_quiesce(struct io_loop *l)
+{
+    struct http_server *srv = l->srv;
+
+    if (l->quiesced)
+        return;
+    MHD_quiesce_daemon(l->daemon);
+    l->quiesced = true;
+    pthread_mutex_lock(&srv->loop_lock);
+    srv->nquiesced++;
+    pthread_cond_broadcast(&srv->loop_cond);
+    pthread_mutex_unlock(&srv->loop_lock);
+}
+
+/*
+ * loop_main drives one daemon: let MHD handle what is ready, answer the
+ * reads that round deferred, then wait for the daemon's epoll descriptor (or
+ * a wake-up) no longer than MHD's next timeout.
+ */
+static void *loop_main(void *arg)
+{
+    struct io_loop *l = arg;
+    struct http_server *srv = l->srv;
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(l->daemon, MHD_DAEMON_INFO_EPOLL_FD);
+    struct pollfd fds[2] = {{.fd = info ? info->epoll_fd : -1, .events = POLLIN},
+                            {.fd = l->wake_fd, .events = POLLIN}};
+
+    io_local.loop = l;
+    while (!atomic_load(&srv->exit_req)) {
+        MHD_UNSIGNED_LONG_LONG to = 0;
+        int ms = -1;
+
+        if (atomic_load(&srv->quiesce_req))
+            loop_quiesce(l);
+        /* MHD_run first: it registers the listening socket in the epoll set. */
+        MHD_run(l->daemon);
+        /* Connections resumed here are taken up by the next MHD_run: do not wait. */
+        if (run_batch(l))
+            ms = 0;
+        else if (MHD_get_timeout(l->daemon, &to) == MHD_YES)
+            ms = to > INT32_MAX ? INT32_MAX : (int)to;
+        if (poll(fds, 2, ms) < 0 && errno != EINTR)
+            log_warn("http: poll failed: %s", strerror(errno));
+        if (fds[1].revents & POLLIN) {
+            uint64_t v;
+
+            if (read(l->wake_fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+                log_warn("http: cannot read the wake-up counter: %s", strerror(errno));
+        }
+    }
+    io_local.loop = NULL;
+    return NULL;
+}
+
+/* quiesce_loops makes every loop stop accepting and waits until they all did. */
+static void quiesce_loops(struct http_server *srv)
+{
+    atomic_store(&srv->quiesce_req, true);
+    for (unsigned i = 0; i < srv->nloops; i++)
+        loop_wake(&srv->loops[i]);
+    pthread_mutex_lock(&srv->loop_lock);
+    while (srv->nquiesced < srv->nloops)
+        pthread_cond_wait(&srv->loop_cond, &srv->loop_lock);
+    pthread_mutex_unlock(&srv->loop_lock);
+}
+
+/*
+ * stop_loops ends the loops, then stops the daemons (quiescing any that did
+ * not run, so none closes the shared socket) and closes the listening socket.
+ */
+static void stop_loops(struct http_server *srv)
+{
+    atomic_store(&srv->exit_req, true);
+    for (unsigned i = 0; i < srv->nloops; i++)
+        if (srv->loops[i].running)
+            loop_wake(&srv->loops[i]);
+    for (unsigned i = 0; i < srv->nloops; i++) {
+        struct io_loop *l = &srv->loops[i];
+
+        if (l->running)
+            pthread_join(l->thread, NULL);
+        l->running = false;
+        if (l->daemon) {
+            if (!l->quiesced)
+                MHD_quiesce_daemon(l->daemon);
+            MHD_stop_daemon(l->daemon);
+            l->daemon = NULL;
+        }
+        if (l->wake_fd >= 0)
+            close(l->wake_fd);
+        l->wake_fd = -1;
+    }
+    if (srv->listen_fd != MHD_INVALID_SOCKET)
+        close(srv->listen_fd);
+    srv->listen_fd = MHD_INVALID_SOCKET;
+}
+
+/*
+ * start_daemon starts one daemon: the first binds addr, the others share its
+ * listening socket (srv->listen_fd), as MHD's own thread pool does.
+ */
+static struct MHD_Daemon *start_daemon(struct http_server *srv, const struct http_options *o,
+                                       const struct sockaddr_storage *addr, unsigned limit)
+{
+    unsigned flags =
+        MHD_USE_EPOLL | MHD_USE_ITC | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG | MHD_USE_TURBO;
+    bool first = srv->listen_fd == MHD_INVALID_SOCKET;
+    struct MHD_OptionItem listen[] = {
+        first ? (struct MHD_OptionItem){MHD_OPTION_SOCK_ADDR, 0, (void *)addr}
+              : (struct MHD_OptionItem){MHD_OPTION_LISTEN_SOCKET, (intptr_t)srv->listen_fd, NULL},
         {MHD_OPTION_END, 0, NULL},
     };
 
@@ -942,15 +1158,60 @@ static struct MHD_Daemon *start_daemon(struct http_server *srv, const struct htt
         flags |= MHD_USE_IPv6;
     return MHD_start_daemon(
         flags, 0, NULL, NULL, on_request, srv, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, srv,
-        MHD_OPTION_SOCK_ADDR, (const struct sockaddr *)addr, MHD_OPTION_ARRAY, pool,
-        MHD_OPTION_CONNECTION_LIMIT,
-        (unsigned)(o->max_connections ? o->max_connections : DEFAULT_MAX_CONNECTIONS),
-        MHD_OPTION_CONNECTION_TIMEOUT,
+        MHD_OPTION_ARRAY, listen, MHD_OPTION_CONNECTION_LIMIT, limit, MHD_OPTION_CONNECTION_TIMEOUT,
         (unsigned)(o->conn_timeout_s ? o->conn_timeout_s : DEFAULT_CONN_TIMEOUT_S),
         MHD_OPTION_CONNECTION_MEMORY_LIMIT,
         (size_t)(o->connection_memory ? o->connection_memory : DEFAULT_CONNECTION_MEMORY),
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_URI_LOG_CALLBACK, on_uri, srv,
         MHD_OPTION_END);
+}
+
+/* start_loops makes n daemons sharing one listening socket, then their threads. */
+static enum status start_loops(struct http_server *srv, const struct http_options *o,
+                               const char *host, const struct sockaddr_storage *addr,
+                               socklen_t alen, unsigned n, struct error *err)
+{
+    unsigned max = o->max_connections ? o->max_connections : DEFAULT_MAX_CONNECTIONS;
+    const union MHD_DaemonInfo *info;
+    char ebuf[128];
+
+    srv->loops = xcalloc(n, sizeof(*srv->loops));
+    for (unsigned i = 0; i < n; i++)
+        srv->loops[i].wake_fd = -1;
+    srv->nloops = n;
+    for (unsigned i = 0; i < n; i++) {
+        struct io_loop *l = &srv->loops[i];
+        /* Each daemon takes its share of the connection limit; the first the remainder. */
+        unsigned limit = max / n + (i == 0 ? max % n : 0);
+
+        l->srv = srv;
+        l->daemon = start_daemon(srv, o, addr, limit ? limit : 1);
+        if (!l->daemon) {
+            if (i == 0)
+                return bind_failure(host, o->port, addr, alen, err);
+            return error_set(err, ST_INTERNAL, ET_INTERNAL,
+                             "http: cannot start event loop %u (see the log)", i);
+        }
+        if (i == 0) {
+            info = MHD_get_daemon_info(l->daemon, MHD_DAEMON_INFO_LISTEN_FD);
+            srv->listen_fd = info ? info->listen_fd : MHD_INVALID_SOCKET;
+            info = MHD_get_daemon_info(l->daemon, MHD_DAEMON_INFO_BIND_PORT);
+            srv->port = info && info->port ? info->port : o->port;
+        }
+        l->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+        if (l->wake_fd < 0)
+            return error_set(err, ST_INTERNAL, ET_INTERNAL, "http: eventfd: %s",
+                             strerror_r(errno, ebuf, sizeof(ebuf)));
+    }
+    for (unsigned i = 0; i < n; i++) {
+        int rc = pthread_create(&srv->loops[i].thread, NULL, loop_main, &srv->loops[i]);
+
+        if (rc != 0)
+            return error_set(err, ST_INTERNAL, ET_INTERNAL, "cannot start I/O threads: %s",
+                             strerror_r(rc, ebuf, sizeof(ebuf)));
+        srv->loops[i].running = true;
+    }
+    return ST_OK;
 }
 
 enum status http_server_start(const struct http_options *opts, struct http_server **out,
@@ -960,7 +1221,6 @@ enum status http_server_start(const struct http_options *opts, struct http_serve
     struct sockaddr_storage addr;
     socklen_t alen = 0;
     struct http_server *srv;
-    const union MHD_DaemonInfo *info;
     unsigned nworkers;
     enum status rc;
 
@@ -973,14 +1233,12 @@ enum status http_server_start(const struct http_options *opts, struct http_serve
     nworkers = opts->workers ? opts->workers : 4 * ncpus();
     if ((rc = start_workers(srv, nworkers, err)))
         goto fail;
-    srv->daemon = start_daemon(srv, opts, &addr);
-    if (!srv->daemon) {
-        rc = bind_failure(host, opts->port, &addr, alen, err);
+    if ((rc = start_loops(srv, opts, host, &addr, alen,
+                          opts->io_threads ? opts->io_threads : ncpus(), err))) {
+        stop_loops(srv);
         stop_workers(srv);
         goto fail;
     }
-    info = MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_BIND_PORT);
-    srv->port = info && info->port ? info->port : opts->port;
     *out = srv;
     return ST_OK;
 fail:
@@ -1000,18 +1258,14 @@ unsigned short http_server_port(const struct http_server *srv)
  */
 void http_server_stop(struct http_server *srv)
 {
-    MHD_socket lfd;
-
     if (!srv)
         return;
     atomic_store(&srv->draining, true);
-    lfd = MHD_quiesce_daemon(srv->daemon);
+    quiesce_loops(srv);
     inflight_wait(srv, srv->grace_ms);
     stop_workers(srv);
     inflight_wait(srv, FLUSH_WAIT_MS);
-    MHD_stop_daemon(srv->daemon);
-    if (lfd != MHD_INVALID_SOCKET)
-        close(lfd);
+    stop_loops(srv);
     /* The I/O threads are gone: free the contexts they made for inline reads. */
     for (size_t i = 0; i < srv->n_inline; i++)
         if (srv->worker_fini)

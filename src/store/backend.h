@@ -54,6 +54,13 @@ struct store_backend_ops {
 
     enum status (*obj_head)(struct store_conn *c, int64_t wh, const char *ns, const char *name,
                             struct store_obj *out, struct error *err);
+    /*
+     * obj_head_many reads the heads of n objects in one round trip: found[i]
+     * says whether keys[i] exists, and then outs[i] is filled as by obj_head.
+     * NULL when the backend does not batch. On failure outs holds nothing.
+     */
+    enum status (*obj_head_many)(struct store_conn *c, const struct store_key *keys, size_t n,
+                                 struct store_obj *outs, bool *found, struct error *err);
     enum status (*obj_get)(struct store_conn *c, int64_t wh, const char *ns, const char *name,
                            struct store_obj *out, struct error *err);
     enum status (*obj_list)(struct store_conn *c, int64_t wh, const char *ns, enum store_kind kind,
@@ -88,8 +95,20 @@ struct store {
  * (ns create/drop/update_props, obj commit/drop/rename) and, once such a
  * transaction has committed, calls store_conn_idem_done.
  */
+/* A head read ahead by store_prefetch_heads, answered once by store_obj_head. */
+struct store_prefetched {
+    int64_t wh;
+    char *ns;
+    char *name;
+    bool found;
+    bool used;
+    struct store_obj obj;
+};
+
 struct store_conn {
     struct store *st;
+    struct store_prefetched *prefetched; /* store_prefetch_heads; npref entries */
+    size_t npref;
     bool idem_armed;
     bool idem_consumed;
     struct store_idem idem; /* key and fingerprint owned; status, body, etag unused */

@@ -41,6 +41,7 @@ enum pg_stmt {
     P_NS_SET_PROPS,
     P_OBJ_GET,
     P_OBJ_HEAD,
+    P_OBJ_HEAD_MANY,
     P_OBJ_KIND,
     P_OBJ_KIND_FOR_UPDATE,
     P_OBJ_LIST,

@@ -28,11 +28,13 @@
 #include "store/common.h"
 
 #include <jansson.h>
+#include <inttypes.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/alloc.h"
+#include "core/buf.h"
 #include "core/clock.h"
 
 /* Expired idempotency records are purged this many per transaction. */
@@ -76,6 +78,11 @@ const char *const pgstore_sql[P__COUNT] = {
                   "WHERE warehouse_id = $1 AND namespace = $2 AND name = $3",
     [P_OBJ_HEAD] = "SELECT id, kind, metadata_location, NULL, 0 FROM objects "
                    "WHERE warehouse_id = $1 AND namespace = $2 AND name = $3",
+    /* $1..$3: arrays of warehouse ids, namespace keys and names; k.i is the 1-based key index. */
+    [P_OBJ_HEAD_MANY] = "SELECT k.i, o.id, o.kind, o.metadata_location "
+                        "FROM unnest($1::bigint[], $2::text[], $3::text[]) WITH ORDINALITY "
+                        "AS k(wh, ns, name, i) JOIN objects o ON o.warehouse_id = k.wh "
+                        "AND o.namespace = k.ns AND o.name = k.name",
     [P_OBJ_KIND] = "SELECT id, kind FROM objects WHERE warehouse_id = $1 AND namespace = $2 "
                    "AND name = $3",
     [P_OBJ_KIND_FOR_UPDATE] = "SELECT id, kind FROM objects WHERE warehouse_id = $1 "
@@ -689,6 +696,96 @@ static enum status pg_obj_head(struct store_conn *base, int64_t wh, const char *
     return pgstore_run((struct pg_conn *)base, PG_READ, obj_get_body, &a, obj_get_undo, err);
 }
 
+/* array_text appends the PostgreSQL array literal of a text element: quoted, \ and " escaped. */
+static void array_text(struct buf *b, const char *v)
+{
+    buf_putc(b, '"');
+    for (; *v; v++) {
+        if (*v == '"' || *v == '\\')
+            buf_putc(b, '\\');
+        buf_putc(b, *v);
+    }
+    buf_putc(b, '"');
+}
+
+struct head_many_args {
+    const struct store_key *keys;
+    size_t n;
+    struct store_obj *outs;
+    bool *found;
+};
+
+static enum status head_many_body(struct pg_conn *c, void *arg, struct error *err)
+{
+    struct head_many_args *a = arg;
+    struct buf whs, nss, names;
+    struct pg_params p = {0};
+    PGresult *res = NULL;
+    enum status rc;
+
+    buf_init(&whs, 0);
+    buf_init(&nss, 0);
+    buf_init(&names, 0);
+    buf_putc(&whs, '{');
+    buf_putc(&nss, '{');
+    buf_putc(&names, '{');
+    for (size_t i = 0; i < a->n; i++) {
+        if (i) {
+            buf_putc(&whs, ',');
+            buf_putc(&nss, ',');
+            buf_putc(&names, ',');
+        }
+        buf_printf(&whs, "%" PRId64, a->keys[i].wh);
+        array_text(&nss, a->keys[i].ns);
+        array_text(&names, a->keys[i].name);
+    }
+    buf_putc(&whs, '}');
+    buf_putc(&nss, '}');
+    buf_putc(&names, '}');
+    pgstore_param_text(&p, whs.data);
+    pgstore_param_text(&p, nss.data);
+    pgstore_param_text(&p, names.data);
+    rc = pgstore_exec(c, P_OBJ_HEAD_MANY, &p, &res, err);
+    for (int r = 0; rc == ST_OK && r < PQntuples(res); r++) {
+        int64_t i = pgstore_int(res, r, 0) - 1;
+        struct store_obj *o;
+
+        if (i < 0 || (size_t)i >= a->n || a->found[i])
+            continue;
+        o = &a->outs[i];
+        a->found[i] = true;
+        o->id = pgstore_int(res, r, 1);
+        o->kind = (enum store_kind)pgstore_int(res, r, 2);
+        o->ns = xstrdup(a->keys[i].ns);
+        o->name = xstrdup(a->keys[i].name);
+        o->metadata_location = pgstore_dup(res, r, 3, false);
+    }
+    PQclear(res);
+    buf_cleanup(&whs);
+    buf_cleanup(&nss);
+    buf_cleanup(&names);
+    return rc;
+}
+
+static void head_many_undo(void *arg)
+{
+    struct head_many_args *a = arg;
+
+    for (size_t i = 0; i < a->n; i++) {
+        store_obj_cleanup(&a->outs[i]);
+        a->found[i] = false;
+    }
+}
+
+static enum status pg_obj_head_many(struct store_conn *base, const struct store_key *keys,
+                                    size_t n, struct store_obj *outs, bool *found,
+                                    struct error *err)
+{
+    struct head_many_args a = {.keys = keys, .n = n, .outs = outs, .found = found};
+
+    return pgstore_run((struct pg_conn *)base, PG_READ, head_many_body, &a, head_many_undo, err);
+}
+
 static enum status obj_list_body(struct pg_conn *c, void *arg, struct error *err)
 {
     struct obj_args *a = arg;
@@ -1228,6 +1325,7 @@ const struct store_backend_ops pgstore_ops = {
     .ns_update_props = pg_ns_update_props,
     .obj_get = pg_obj_get,
     .obj_head = pg_obj_head,
+    .obj_head_many = pg_obj_head_many,
     .obj_list = pg_obj_list,
     .obj_commit = pg_obj_commit,
     .obj_drop = pg_obj_drop,

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "core/alloc.h"
+#include "store/common.h"
 
 /*
  * url_scheme returns the length of url's "scheme:" prefix (without the
@@ -80,6 +81,7 @@ void store_disconnect(struct store_conn *c)
     if (!c)
         return;
     store_conn_set_idem(c, NULL);
+    store_prefetch_clear(c);
     c->st->ops->disconnect(c);
 }
 
@@ -282,11 +284,85 @@ enum status store_obj_get(struct store_conn *c, int64_t wh, const char *ns, cons
     return c->st->ops->obj_get(c, wh, ns, name, out, err);
 }
 
+/* prefetched_take answers a head read from c's prefetched ones, if one is there. */
+static bool prefetched_take(struct store_conn *c, int64_t wh, const char *ns, const char *name,
+                            struct store_obj *out, enum status *rc, struct error *err)
+{
+    for (size_t i = 0; i < c->npref; i++) {
+        struct store_prefetched *p = &c->prefetched[i];
+
+        if (p->used || p->wh != wh || strcmp(p->name, name) != 0 || strcmp(p->ns, ns) != 0)
+            continue;
+        p->used = true;
+        if (!p->found) {
+            *rc = storecommon_no_object(ns, name, err);
+            return true;
+        }
+        *out = p->obj;
+        memset(&p->obj, 0, sizeof(p->obj));
+        *rc = ST_OK;
+        return true;
+    }
+    return false;
+}
+
 enum status store_obj_head(struct store_conn *c, int64_t wh, const char *ns, const char *name,
                            struct store_obj *out, struct error *err)
 {
+    enum status rc;
+
     memset(out, 0, sizeof(*out));
+    if (c->npref && prefetched_take(c, wh, ns, name, out, &rc, err))
+        return rc;
     return c->st->ops->obj_head(c, wh, ns, name, out, err);
+}
+
+bool store_batches_reads(const struct store *st)
+{
+    return st->ops->obj_head_many != NULL;
+}
+
+enum status store_prefetch_heads(struct store_conn *c, const struct store_key *keys, size_t n,
+                                 struct error *err)
+{
+    struct store_obj *outs;
+    bool *found;
+    enum status rc;
+
+    store_prefetch_clear(c);
+    if (!c->st->ops->obj_head_many || n == 0)
+        return ST_OK;
+    outs = xcalloc(n, sizeof(*outs));
+    found = xcalloc(n, sizeof(*found));
+    rc = c->st->ops->obj_head_many(c, keys, n, outs, found, err);
+    if (rc == ST_OK) {
+        c->prefetched = xcalloc(n, sizeof(*c->prefetched));
+        for (size_t i = 0; i < n; i++) {
+            struct store_prefetched *p = &c->prefetched[i];
+
+            p->wh = keys[i].wh;
+            p->ns = xstrdup(keys[i].ns);
+            p->name = xstrdup(keys[i].name);
+            p->found = found[i];
+            p->obj = outs[i];
+        }
+        c->npref = n;
+    }
+    free(outs);
+    free(found);
+    return rc;
+}
+
+void store_prefetch_clear(struct store_conn *c)
+{
+    for (size_t i = 0; i < c->npref; i++) {
+        free(c->prefetched[i].ns);
+        free(c->prefetched[i].name);
+        store_obj_cleanup(&c->prefetched[i].obj);
+    }
+    free(c->prefetched);
+    c->prefetched = NULL;
+    c->npref = 0;
 }
 
 void store_obj_cleanup(struct store_obj *o)

@@ -241,6 +241,34 @@ enum status store_obj_head(struct store_conn *c, int64_t wh, const char *ns, con
 /* store_obj_cleanup frees the strings of o. */
 void store_obj_cleanup(struct store_obj *o);
 
+/* An object's name: warehouse, namespace key (0x1F-joined levels) and name. */
+struct store_key {
+    int64_t wh;
+    const char *ns;
+    const char *name;
+};
+
+/*
+ * store_batches_reads says whether st reads several objects' heads in one
+ * round trip (store_prefetch_heads): true where a round trip is costly (a
+ * PostgreSQL server), false where a read is a function call (SQLite).
+ */
+bool store_batches_reads(const struct store *st);
+/*
+ * store_prefetch_heads reads the heads of the n objects named by keys in one
+ * round trip and keeps them on c; until store_prefetch_clear, store_obj_head
+ * answers each of those names once from what was read (found or not) instead
+ * of asking the store. What is kept is the state when this call ran: use it
+ * only for requests that had arrived before (a read that began after a commit
+ * was acknowledged then sees it). Duplicate keys are read once per copy. A
+ * backend without batching keeps nothing and returns ST_OK; on failure
+ * nothing is kept and each read goes to the store as usual.
+ */
+enum status store_prefetch_heads(struct store_conn *c, const struct store_key *keys, size_t n,
+                                 struct error *err);
+/* store_prefetch_clear drops what store_prefetch_heads kept on c and did not use. */
+void store_prefetch_clear(struct store_conn *c);
+
 /*
  * store_obj_list lists the names of objects of kind in ns, keyset-paged as
  * store_ns_list. ST_NOT_FOUND (ET_NO_SUCH_NAMESPACE) when ns does not exist.

@@ -839,6 +839,150 @@ static void test_obj_cas(void **state)
     assert_location(f, "db", "t", "loc2");
 }
 
+/* head_location returns the location store_obj_head reads for db.name on c (NULL: not found). */
+static char *head_location(struct sc_fx *f, struct store_conn *c, int64_t wh, const char *name)
+{
+    struct store_obj o;
+    struct error err = {0};
+    char *loc;
+    enum status rc = store_obj_head(c, wh, "db", name, &o, &err);
+
+    if (rc == ST_NOT_FOUND) {
+        assert_int_equal(err.type, ET_NO_SUCH_TABLE);
+        return NULL;
+    }
+    assert_int_equal(rc, ST_OK);
+    (void)f;
+    assert_string_equal(o.ns, "db");
+    assert_string_equal(o.name, name);
+    assert_null(o.metadata);
+    assert_true(o.id > 0);
+    loc = xstrdup(o.metadata_location);
+    store_obj_cleanup(&o);
+    return loc;
+}
+
+static void assert_head(struct sc_fx *f, struct store_conn *c, int64_t wh, const char *name,
+                        const char *want)
+{
+    char *got = head_location(f, c, wh, name);
+
+    if (!want) {
+        assert_null(got);
+        return;
+    }
+    assert_non_null(got);
+    assert_string_equal(got, want);
+    free(got);
+}
+
+/*
+ * Heads read ahead are the state when store_prefetch_heads ran, each
+ * answering one store_obj_head of its name (found or not) on its connection;
+ * after that, or after store_prefetch_clear, reads go to the store. A store
+ * that does not batch keeps nothing.
+ */
+static void test_prefetch_heads(void **state)
+{
+    struct sc_fx *f = *state;
+    struct error err = {0};
+    struct store_cas move = {f->wh, STORE_TABLE, "db", "t1", "a1", "a2", "{\"v\":2}"};
+    const struct store_key keys[] = {
+        {f->wh, "db", "t1"}, {f->wh, "db", "missing"}, {f->wh, "db", "t2"},
+        {f->wh, "db", "t1"}, {f->wh, "db", "v"},
+    };
+    bool batches = store_batches_reads(f->st);
+
+    sc_ns_new(f, "db");
+    assert_int_equal(sc_obj_new(f, "db", "t1", STORE_TABLE, "a1", NULL, &err), ST_OK);
+    assert_int_equal(sc_obj_new(f, "db", "t2", STORE_TABLE, "b1", NULL, &err), ST_OK);
+    assert_int_equal(sc_obj_new(f, "db", "v", STORE_VIEW, "v1", NULL, &err), ST_OK);
+    assert_int_equal(store_prefetch_heads(f->c, keys, 5, &err), ST_OK);
+    /* Another worker moves t1 and creates "missing" after the read-ahead. */
+    assert_int_equal(store_obj_commit(f->c2, &move, 1, NULL, NULL, &err), ST_OK);
+    {
+        struct store_cas create = {f->wh, STORE_TABLE, "db", "missing", NULL, "m1", "{}"};
+
+        assert_int_equal(store_obj_commit(f->c2, &create, 1, NULL, NULL, &err), ST_OK);
+    }
+    /* The other connection and another warehouse id never see c's read-ahead. */
+    assert_head(f, f->c2, f->wh, "t1", "a2");
+    assert_head(f, f->c, f->wh + 1000, "t1", NULL);
+    if (batches) {
+        /* t1 was asked for twice: two answers from the read-ahead, then the store. */
+        assert_head(f, f->c, f->wh, "t1", "a1");
+        assert_head(f, f->c, f->wh, "t1", "a1");
+        assert_head(f, f->c, f->wh, "t1", "a2");
+        /* Not found when read ahead: one 404, then the store has it. */
+        assert_head(f, f->c, f->wh, "missing", NULL);
+        assert_head(f, f->c, f->wh, "missing", "m1");
+    } else {
+        assert_head(f, f->c, f->wh, "t1", "a2");
+        assert_head(f, f->c, f->wh, "missing", "m1");
+    }
+    {
+        /* A view's head comes back as the view it is. */
+        struct store_obj o;
+
+        assert_int_equal(store_obj_head(f->c, f->wh, "db", "v", &o, &err), ST_OK);
+        assert_int_equal(o.kind, STORE_VIEW);
+        assert_string_equal(o.metadata_location, "v1");
+        store_obj_cleanup(&o);
+    }
+    /* t2 was read ahead but not used: clear drops it, the store answers. */
+    {
+        struct store_cas m2 = {f->wh, STORE_TABLE, "db", "t2", "b1", "b2", "{}"};
+
+        assert_int_equal(store_obj_commit(f->c2, &m2, 1, NULL, NULL, &err), ST_OK);
+    }
+    store_prefetch_clear(f->c);
+    assert_head(f, f->c, f->wh, "t2", "b2");
+    /* Nothing to read ahead, and a clear of nothing, are fine. */
+    assert_int_equal(store_prefetch_heads(f->c, keys, 0, &err), ST_OK);
+    store_prefetch_clear(f->c);
+    assert_head(f, f->c, f->wh, "t1", "a2");
+}
+
+/* Names needing quoting in an array literal, and many keys, read ahead exactly. */
+static void test_prefetch_heads_odd_names(void **state)
+{
+    struct sc_fx *f = *state;
+    struct error err = {0};
+    const char *names[] = {"a\"b", "c\\d", "{e}", "f,g", "h i", "NULL", "", "\xc3\xa9t\xc3\xa9"};
+    struct store_key keys[8 + 300];
+    char buf[300][16];
+    size_t n = 0;
+
+    sc_ns_new(f, "db");
+    for (size_t i = 0; i < 8; i++) {
+        char loc[32];
+
+        snprintf(loc, sizeof(loc), "odd%zu", i);
+        if (names[i][0])
+            assert_int_equal(sc_obj_new(f, "db", names[i], STORE_TABLE, loc, NULL, &err), ST_OK);
+        keys[n++] = (struct store_key){f->wh, "db", names[i]};
+    }
+    for (size_t i = 0; i < 300; i++) {
+        snprintf(buf[i], sizeof(buf[i]), "many%zu", i);
+        if (i % 2 == 0)
+            assert_int_equal(sc_obj_new(f, "db", buf[i], STORE_TABLE, buf[i], NULL, &err), ST_OK);
+        keys[n++] = (struct store_key){f->wh, "db", buf[i]};
+    }
+    assert_int_equal(store_prefetch_heads(f->c, keys, n, &err), ST_OK);
+    /* Drop everything behind the read-ahead's back: answers come from what was read. */
+    if (store_batches_reads(f->st)) {
+        for (size_t i = 0; i < 8; i++) {
+            char loc[32];
+
+            snprintf(loc, sizeof(loc), "odd%zu", i);
+            assert_head(f, f->c, f->wh, names[i], names[i][0] ? loc : NULL);
+        }
+        for (size_t i = 0; i < 300; i++)
+            assert_head(f, f->c, f->wh, buf[i], i % 2 == 0 ? buf[i] : NULL);
+    }
+    store_prefetch_clear(f->c);
+}
+
 static void test_obj_multi_commit_all_or_nothing(void **state)
 {
     struct sc_fx *f = *state;
@@ -1860,6 +2004,8 @@ int sc_run(const struct sc_backend *b)
         T(test_ns_update_props),
         T(test_obj_create_get),
         T(test_obj_cas),
+        T(test_prefetch_heads),
+        T(test_prefetch_heads_odd_names),
         T(test_obj_multi_commit_all_or_nothing),
         T(test_obj_list),
         T(test_obj_drop),

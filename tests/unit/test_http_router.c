@@ -24,20 +24,20 @@ static void h_other(struct http_request *req, struct http_response *res)
 
 /* Shaped like the Iceberg REST routes, including a literal before a capture. */
 static const struct http_route routes[] = {
-    {"GET", "/v1/config", h_config},
-    {"GET", "/v1/{prefix}/namespaces", h_other},
-    {"POST", "/v1/{prefix}/namespaces", h_other},
-    {"GET", "/v1/{prefix}/namespaces/{namespace}", h_other},
-    {"HEAD", "/v1/{prefix}/namespaces/{namespace}", h_other},
-    {"DELETE", "/v1/{prefix}/namespaces/{namespace}", h_other},
-    {"GET", "/v1/{prefix}/namespaces/{namespace}/tables/{table}", h_other},
-    {"POST", "/v1/{prefix}/namespaces/{namespace}/tables/{table}", h_other},
-    {"POST", "/v1/{prefix}/tables/rename", h_other},
-    {"POST", "/v1/{prefix}/{a}/{b}", h_other},
-    {"GET", "/", h_other},
-    {"GET", "/p/{a}/{b}/{c}/{d}/{e}/{f}/{g}/{h}", h_other},
-    {"GET", "/q/{a}/{b}/{c}/{d}/{e}/{f}/{g}/{h}/{i}", h_other},
-    {NULL, NULL, NULL},
+    {"GET", "/v1/config", h_config, false},
+    {"GET", "/v1/{prefix}/namespaces", h_other, false},
+    {"POST", "/v1/{prefix}/namespaces", h_other, false},
+    {"GET", "/v1/{prefix}/namespaces/{namespace}", h_other, false},
+    {"HEAD", "/v1/{prefix}/namespaces/{namespace}", h_other, false},
+    {"DELETE", "/v1/{prefix}/namespaces/{namespace}", h_other, false},
+    {"GET", "/v1/{prefix}/namespaces/{namespace}/tables/{table}", h_other, false},
+    {"POST", "/v1/{prefix}/namespaces/{namespace}/tables/{table}", h_other, false},
+    {"POST", "/v1/{prefix}/tables/rename", h_other, false},
+    {"POST", "/v1/{prefix}/{a}/{b}", h_other, false},
+    {"GET", "/", h_other, false},
+    {"GET", "/p/{a}/{b}/{c}/{d}/{e}/{f}/{g}/{h}", h_other, false},
+    {"GET", "/q/{a}/{b}/{c}/{d}/{e}/{f}/{g}/{h}/{i}", h_other, false},
+    {NULL, NULL, NULL, false},
 };
 
 struct match {
@@ -200,7 +200,7 @@ static void test_capture_limit(void **state)
 
 static void test_no_routes(void **state)
 {
-    static const struct http_route empty[] = {{NULL, NULL, NULL}};
+    static const struct http_route empty[] = {{NULL, NULL, NULL, false}};
     const char *params[HTTP_MAX_PARAMS];
     size_t np = 5;
     char *scratch = (char *)"x";

@@ -130,12 +130,69 @@ static void h_tid(struct http_request *req, struct http_response *res)
                                  "worker_ok", on_worker(req)));
 }
 
+/* ------------------------------------------------------------ batched reads */
+
+#define BATCH_MAX_CALLS 64
+static atomic_int batch_calls;    /* batch_begin calls */
+static atomic_int batch_ends;     /* batch_end calls */
+static atomic_int batch_seen;     /* requests announced to batch_begin */
+static atomic_int batch_first_in; /* set once the first batch_begin is running */
+static int batch_sizes[BATCH_MAX_CALLS];
+/* The names announced by the running batch_begin (one I/O thread in the batching test). */
+static char batch_names[16][32];
+static int batch_nnames;
+static bool batch_open;
+
+static void app_batch_begin(void *worker, struct http_request *const *reqs, size_t n)
+{
+    int call = atomic_fetch_add(&batch_calls, 1);
+
+    (void)worker;
+    if (call < BATCH_MAX_CALLS)
+        batch_sizes[call] = (int)n;
+    batch_nnames = 0;
+    for (size_t i = 0; i < n && i < 16; i++)
+        snprintf(batch_names[batch_nnames++], sizeof(batch_names[0]), "%s", reqs[i]->params[0]);
+    atomic_fetch_add(&batch_seen, (int)n);
+    batch_open = true;
+    /* The first batch holds the loop so that the next requests arrive together. */
+    if (call == 0) {
+        atomic_store(&batch_first_in, 1);
+        clock_sleep_ms(200);
+    }
+}
+
+static void app_batch_end(void *worker)
+{
+    (void)worker;
+    batch_open = false;
+    atomic_fetch_add(&batch_ends, 1);
+}
+
+/* h_batched says which name it was asked for and whether batch_begin announced it first. */
+static void h_batched(struct http_request *req, struct http_response *res)
+{
+    bool announced = false;
+
+    for (int i = 0; batch_open && i < batch_nnames; i++)
+        announced = announced || strcmp(batch_names[i], req->params[0]) == 0;
+    http_response_json(res, 200,
+                       json_pack("{s:s, s:b, s:b}", "name", req->params[0], "announced", announced,
+                                 "worker_ok", on_worker(req)));
+}
+
 static const struct http_route routes[] = {
-    {"GET", "/tid", h_tid},           {"POST", "/tid", h_tid},
-    {"GET", "/busy", h_busy},         {"GET", "/hello", h_hello},
-    {"POST", "/echo", h_echo},        {"GET", "/info/{name}", h_info},
-    {"GET", "/sleep", h_sleep},       {"DELETE", "/thing/{id}", h_delete},
-    {"GET", "/nostatus", h_nostatus}, {NULL, NULL, NULL},
+    {"GET", "/batched/{name}", h_batched, true},
+    {"GET", "/tid", h_tid, false},
+    {"POST", "/tid", h_tid, false},
+    {"GET", "/busy", h_busy, false},
+    {"GET", "/hello", h_hello, false},
+    {"POST", "/echo", h_echo, false},
+    {"GET", "/info/{name}", h_info, false},
+    {"GET", "/sleep", h_sleep, false},
+    {"DELETE", "/thing/{id}", h_delete, false},
+    {"GET", "/nostatus", h_nostatus, false},
+    {NULL, NULL, NULL, false},
 };
 
 static struct http_options base_options(void)
@@ -896,6 +953,71 @@ static void test_inline_reads(void **state)
     assert_int_equal(atomic_load(&worker_finis) - finis, 3);
 }
 
+/*
+ * Reads on batch routes wait for the end of their loop round and are
+ * announced together to batch_begin before any of their handlers runs;
+ * other reads of the round do not wait and are not announced.
+ */
+static void test_batched_reads(void **state)
+{
+    struct http_options o = base_options();
+    struct http_server *srv;
+    struct conn *c[7];
+    struct resp r;
+    char req[128];
+    int max = 0;
+
+    (void)state;
+    o.io_threads = 1;
+    o.inline_reads = true;
+    o.batch_begin = app_batch_begin;
+    o.batch_end = app_batch_end;
+    srv = start(&o);
+    for (int i = 0; i < 7; i++)
+        c[i] = conn_open(http_server_port(srv));
+    conn_send(c[0], "GET /batched/first HTTP/1.1\r\nHost: x\r\n\r\n");
+    while (!atomic_load(&batch_first_in))
+        clock_sleep_ms(2);
+    /* While the first batch holds the loop: five batch reads and one plain read. */
+    for (int i = 1; i < 6; i++) {
+        snprintf(req, sizeof(req), "GET /batched/n%d HTTP/1.1\r\nHost: x\r\n\r\n", i);
+        conn_send(c[i], req);
+    }
+    conn_send(c[6], "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n");
+    for (int i = 0; i < 6; i++) {
+        json_t *v;
+
+        assert_true(conn_read(c[i], &r, false));
+        assert_int_equal(r.status, 200);
+        v = body_json(&r);
+        if (i == 0)
+            assert_string_equal(json_string_value(json_object_get(v, "name")), "first");
+        else {
+            snprintf(req, sizeof(req), "n%d", i);
+            assert_string_equal(json_string_value(json_object_get(v, "name")), req);
+        }
+        assert_true(json_is_true(json_object_get(v, "announced")));
+        assert_true(json_is_true(json_object_get(v, "worker_ok")));
+        json_decref(v);
+    }
+    assert_true(conn_read(c[6], &r, false));
+    assert_int_equal(r.status, 200);
+    /* Keep-alive still works after a batched answer. */
+    conn_send(c[1], "GET /batched/again HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert_true(conn_read(c[1], &r, false));
+    assert_int_equal(r.status, 200);
+    http_server_stop(srv);
+    for (int i = 0; i < 7; i++)
+        conn_close(c[i]);
+    /* Seven batch reads announced, never /hello; the five sent together came in one batch. */
+    assert_int_equal(atomic_load(&batch_seen), 7);
+    assert_int_equal(atomic_load(&batch_ends), atomic_load(&batch_calls));
+    assert_int_equal(batch_sizes[0], 1);
+    for (int i = 0; i < atomic_load(&batch_calls) && i < BATCH_MAX_CALLS; i++)
+        max = batch_sizes[i] > max ? batch_sizes[i] : max;
+    assert_int_equal(max, 5);
+}
+
 static void test_queue_full_is_503(void **state)
 {
     struct http_options o = base_options();
@@ -1031,6 +1153,7 @@ int main(void)
         cmocka_unit_test(test_bind_failure),
         cmocka_unit_test(test_workers_init_and_fini),
         cmocka_unit_test(test_inline_reads),
+        cmocka_unit_test(test_batched_reads),
         cmocka_unit_test(test_queue_full_is_503),
         cmocka_unit_test(test_graceful_stop_finishes_in_flight),
         cmocka_unit_test(test_stop_after_grace_answers_queued_503),
