@@ -78,11 +78,16 @@ const char *const pgstore_sql[P__COUNT] = {
                   "WHERE warehouse_id = $1 AND namespace = $2 AND name = $3",
     [P_OBJ_HEAD] = "SELECT id, kind, metadata_location, NULL, 0 FROM objects "
                    "WHERE warehouse_id = $1 AND namespace = $2 AND name = $3",
-    /* $1..$3: arrays of warehouse ids, namespace keys and names; k.i is the 1-based key index. */
+    /*
+     * $1..$3: arrays of warehouse ids, namespace keys and names; k.i is the 1-based key
+     * index. The LIMIT keeps the subquery from being flattened into a join, so the plan
+     * stays one unique-index probe per key (a hash join could scan the whole table).
+     */
     [P_OBJ_HEAD_MANY] = "SELECT k.i, o.id, o.kind, o.metadata_location "
                         "FROM unnest($1::bigint[], $2::text[], $3::text[]) WITH ORDINALITY "
-                        "AS k(wh, ns, name, i) JOIN objects o ON o.warehouse_id = k.wh "
-                        "AND o.namespace = k.ns AND o.name = k.name",
+                        "AS k(wh, ns, name, i) CROSS JOIN LATERAL (SELECT id, kind, "
+                        "metadata_location FROM objects WHERE warehouse_id = k.wh "
+                        "AND namespace = k.ns AND name = k.name LIMIT 1) o",
     [P_OBJ_KIND] = "SELECT id, kind FROM objects WHERE warehouse_id = $1 AND namespace = $2 "
                    "AND name = $3",
     [P_OBJ_KIND_FOR_UPDATE] = "SELECT id, kind FROM objects WHERE warehouse_id = $1 "
