@@ -1,15 +1,17 @@
 /*
- * http.h - the HTTP server: libmicrohttpd listener, worker pool, router and
- * middleware (request ID, access log, CORS).
+ * http.h - the HTTP server: event loops around libmicrohttpd, worker pool,
+ * router and middleware (request ID, access log, CORS).
  *
- * Flow of one request: an MHD I/O thread reads the request line, headers and
- * body (capped at http_options.max_body_bytes) and copies what handlers need
- * into a struct http_request. It then suspends the connection and queues the
- * request to the worker pool, so I/O threads never wait on the store or the
- * filesystem. A worker runs the middleware and the routed handler, which
- * fills a struct http_response; the connection is then resumed and MHD sends
- * the response. Each worker thread owns a per-thread context created by the
- * application's worker_init hook (e.g. its store connection).
+ * Flow of one request: an I/O thread's loop reads the request line, headers
+ * and body (capped at http_options.max_body_bytes) and copies what handlers
+ * need into a struct http_request. Reads may be answered right there
+ * (inline_reads), alone or in a batch per loop round (batch routes and
+ * batch_begin); everything else suspends the connection and is queued to the
+ * worker pool, so I/O threads never wait on a write. A worker runs the
+ * middleware and the routed handler, which fills a struct http_response; the
+ * connection is then resumed and the loop sends the response. Each worker
+ * thread, and each I/O thread that answers reads, owns a per-thread context
+ * created by the application's worker_init hook (e.g. its store connection).
  */
 #ifndef SERAC_HTTP_HTTP_H
 #define SERAC_HTTP_HTTP_H
