@@ -102,12 +102,27 @@ static bool is_known_field(const char *key)
     return false;
 }
 
-static void copy_field(json_t *out, const json_t *src, const char *key)
+/*
+ * dup returns v for another tree: a deep copy, or (share) v itself with one
+ * more reference, for a tree that is only read (printed, compared) and never
+ * changed, so it may share its values with the original.
+ */
+static json_t *dup(const json_t *v, bool share)
+{
+    return share ? json_incref((json_t *)v) : json_deep_copy(v);
+}
+
+static void copy_field_as(json_t *out, const json_t *src, const char *key, bool share)
 {
     json_t *v = json_object_get(src, key);
 
     if (v)
-        json_object_set_new(out, key, json_deep_copy(v));
+        json_object_set_new(out, key, dup(v, share));
+}
+
+static void copy_field(json_t *out, const json_t *src, const char *key)
+{
+    copy_field_as(out, src, key, false);
 }
 
 static int64_t int_or(const json_t *obj, const char *key, int64_t dflt)
@@ -259,17 +274,23 @@ static void canon_orders(json_t *out, const json_t *meta)
     json_object_set_new(out, "sort-orders", json_pack("[{s:i, s:[]}]", "order-id", 0, "fields"));
 }
 
-static void copy_or_empty(json_t *out, const json_t *meta, const char *key, bool object)
+static void copy_or_empty(json_t *out, const json_t *meta, const char *key, bool object,
+                          bool share)
 {
     json_t *v = json_object_get(meta, key);
 
     if (object ? json_is_object(v) : json_is_array(v))
-        json_object_set_new(out, key, json_deep_copy(v));
+        json_object_set_new(out, key, dup(v, share));
     else
         json_object_set_new(out, key, object ? json_object() : json_array());
 }
 
-json_t *meta_canonical(const json_t *meta)
+/*
+ * canonical is meta_canonical; with share, the result shares the values it
+ * takes unchanged (snapshots, logs, refs, properties, unknown fields) with
+ * meta instead of copying them, and must only be read.
+ */
+static json_t *canonical(const json_t *meta, bool share)
 {
     json_t *out = json_object();
     int fv = meta_format_version(meta);
@@ -278,18 +299,18 @@ json_t *meta_canonical(const json_t *meta)
     const char *key;
     json_t *v;
 
-    copy_field(out, meta, "format-version");
-    copy_field(out, meta, "table-uuid");
-    copy_field(out, meta, "location");
+    copy_field_as(out, meta, "format-version", share);
+    copy_field_as(out, meta, "table-uuid", share);
+    copy_field_as(out, meta, "location", share);
     if (fv > 1)
         json_object_set_new(out, "last-sequence-number",
                             json_integer(int_or(meta, "last-sequence-number", 0)));
-    copy_field(out, meta, "last-updated-ms");
-    copy_field(out, meta, "last-column-id");
+    copy_field_as(out, meta, "last-updated-ms", share);
+    copy_field_as(out, meta, "last-column-id", share);
     canon_schemas(out, meta, fv);
     canon_specs(out, meta, fv);
     canon_orders(out, meta);
-    copy_or_empty(out, meta, "properties", true);
+    copy_or_empty(out, meta, "properties", true, share);
     /* "None" is -1 before v3 and null from v3 (Java MIN_NULL_CURRENT_SNAPSHOT_VERSION). */
     if (cur == -1)
         json_object_set_new(out, "current-snapshot-id", fv >= 3 ? json_null() : json_integer(-1));
@@ -299,32 +320,42 @@ json_t *meta_canonical(const json_t *meta)
         json_object_set_new(out, "next-row-id", json_integer(int_or(meta, "next-row-id", 0)));
     keys = json_object_get(meta, "encryption-keys");
     if (json_is_array(keys) && json_array_size(keys) > 0)
-        json_object_set_new(out, "encryption-keys", json_deep_copy(keys));
+        json_object_set_new(out, "encryption-keys", dup(keys, share));
     refs = json_object_get(meta, "refs");
     if (json_is_object(refs))
-        json_object_set_new(out, "refs", json_deep_copy(refs));
+        json_object_set_new(out, "refs", dup(refs, share));
     else if (cur != -1) /* main always points at the current snapshot */
         json_object_set_new(
             out, "refs",
             json_pack("{s:{s:I, s:s}}", "main", "snapshot-id", (json_int_t)cur, "type", "branch"));
     else
         json_object_set_new(out, "refs", json_object());
-    copy_or_empty(out, meta, "snapshots", false);
-    copy_or_empty(out, meta, "statistics", false);
-    copy_or_empty(out, meta, "partition-statistics", false);
-    copy_or_empty(out, meta, "snapshot-log", false);
-    copy_or_empty(out, meta, "metadata-log", false);
+    copy_or_empty(out, meta, "snapshots", false, share);
+    copy_or_empty(out, meta, "statistics", false, share);
+    copy_or_empty(out, meta, "partition-statistics", false, share);
+    copy_or_empty(out, meta, "snapshot-log", false, share);
+    copy_or_empty(out, meta, "metadata-log", false, share);
     json_object_foreach((json_t *)meta, key, v)
     {
         if (!is_known_field(key))
-            json_object_set_new(out, key, json_deep_copy(v));
+            json_object_set_new(out, key, dup(v, share));
     }
     return out;
 }
 
+json_t *meta_canonical(const json_t *meta)
+{
+    return canonical(meta, false);
+}
+
+json_t *meta_canonical_view(const json_t *meta)
+{
+    return canonical(meta, true);
+}
+
 char *meta_serialize(const json_t *meta)
 {
-    json_t *canon = meta_canonical(meta);
+    json_t *canon = canonical(meta, true);
     char *text = jsonx_dump(canon);
 
     json_decref(canon);
@@ -564,7 +595,8 @@ enum status meta_parse(const char *text, size_t len, json_t **out, struct error 
      * A v1 file may lack table-uuid. None is invented here: the same file must
      * read the same every time; the next commit assigns one (update.c).
      */
-    *out = meta_canonical(tree);
+    /* Shared, then tree is released: the canonical tree is the only owner of its values. */
+    *out = canonical(tree, true);
     json_decref(tree);
     return ST_OK;
 }

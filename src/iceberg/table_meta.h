@@ -108,6 +108,13 @@ char *meta_serialize(const json_t *meta);
  * order and the format version's shape (what meta_serialize prints).
  */
 json_t *meta_canonical(const json_t *meta);
+/*
+ * meta_canonical_view is meta_canonical sharing every value it takes
+ * unchanged with meta (no copy of snapshots and logs). While meta is alive
+ * the view must only be read; once the caller releases meta, the view is the
+ * only owner of those values and may be changed like any tree.
+ */
+json_t *meta_canonical_view(const json_t *meta);
 
 /*
  * meta_parse parses and validates metadata file text (from register-table or

@@ -1413,7 +1413,8 @@ enum status meta_apply_updates(const json_t *base, const json_t *updates, int64_
     u.creating = !base;
     u.uuid_free = !base || !meta_uuid(base);
     if (base) {
-        start = meta_canonical(base); /* also fills in what old v1 files leave out */
+        /* Also fills in what old v1 files leave out; only read (u.m is a copy of it). */
+        start = meta_canonical_view(base);
         u.fv = meta_format_version(start);
     } else {
         if ((rc = initial_format_version(&u, updates, &u.fv)))
@@ -1434,9 +1435,10 @@ enum status meta_apply_updates(const json_t *base, const json_t *updates, int64_
     }
     if ((rc = repair_snapshot_log(&u)) || (rc = validate_result(&u, base ? start : NULL)))
         goto out;
-    result = meta_canonical(u.m);
+    /* Shared with u.m, which is released below: result becomes the only owner. */
+    result = meta_canonical_view(u.m);
     if (base) {
-        json_t *before = meta_canonical(start);
+        json_t *before = meta_canonical_view(start);
         bool diff = !json_equal(before, result);
         json_decref(before);
         if (!diff) {
