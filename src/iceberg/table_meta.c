@@ -274,8 +274,7 @@ static void canon_orders(json_t *out, const json_t *meta)
     json_object_set_new(out, "sort-orders", json_pack("[{s:i, s:[]}]", "order-id", 0, "fields"));
 }
 
-static void copy_or_empty(json_t *out, const json_t *meta, const char *key, bool object,
-                          bool share)
+static void copy_or_empty(json_t *out, const json_t *meta, const char *key, bool object, bool share)
 {
     json_t *v = json_object_get(meta, key);
 

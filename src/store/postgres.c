@@ -782,9 +782,8 @@ static void head_many_undo(void *arg)
     }
 }
 
-static enum status pg_obj_head_many(struct store_conn *base, const struct store_key *keys,
-                                    size_t n, struct store_obj *outs, bool *found,
-                                    struct error *err)
+static enum status pg_obj_head_many(struct store_conn *base, const struct store_key *keys, size_t n,
+                                    struct store_obj *outs, bool *found, struct error *err)
 {
     struct head_many_args a = {.keys = keys, .n = n, .outs = outs, .found = found};
 
