@@ -55,7 +55,7 @@ struct catalog {
      */
     /* snapshots=refs forms of metadata files, by location (immutable, so never stale). */
     struct imm_cache *refs_cache;
-    /* stored metadata texts (JSON strings) by location: loads read only the pointer */
+    /* each table's newest known metadata text with its location (catalog_text_get) */
     struct imm_cache *text_cache;
     /* each table's newest parsed metadata tree with its location, shared read-only by commits */
     struct imm_cache *meta_cache;

@@ -164,7 +164,7 @@ static bool is_create(const json_t *reqs)
  */
 static char *tree_key(const struct catalog_wh *wh, const struct change *c)
 {
-    return xasprintf("%lld\x1f%s\x1f%s", (long long)wh->id, c->ns_key, c->name);
+    return catalog_table_cache_key(wh->id, c->ns_key, c->name);
 }
 
 static json_t *tree_get(struct catalog_ctx *ctx, const struct catalog_wh *wh,
@@ -271,9 +271,13 @@ static enum status prepare(struct catalog_ctx *ctx, const struct catalog_wh *wh,
     if ((rc = catalog_write_metadata(ctx, c->location, c->text, err)))
         goto out;
     c->wrote = true;
-    /* The next commit to this table most likely starts from this file: keep its tree. */
-    if (ops->kind == STORE_TABLE)
+    /* The next commit to this table most likely starts from this file, the next load reads
+       it: keep its tree and its text. */
+    if (ops->kind == STORE_TABLE) {
         tree_put(ctx, wh, c, c->location, next, strlen(c->text));
+        catalog_text_put(ctx, wh->id, c->ns_key, c->name, c->location,
+                         json_stringn_nocheck(c->text, strlen(c->text)));
+    }
 out:
     if (rc)
         change_reset(c);

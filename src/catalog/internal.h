@@ -106,4 +106,18 @@ enum status catalog_check_location(const struct catalog_wh *wh, const char *loca
 /* catalog_trim_slashes returns s without trailing slashes (owned). */
 char *catalog_trim_slashes(const char *s);
 
+/* catalog_table_cache_key names a table in the per-table caches: "wh 0x1F ns-key 0x1F name". */
+char *catalog_table_cache_key(int64_t wh, const char *ns_key, const char *name);
+/*
+ * The text cache holds, per table, the stored text of its newest known
+ * metadata file with that file's location: catalog_text_get returns it (a
+ * JSON string, a reference the caller drops) only when location is the one
+ * asked for, so it is never stale; catalog_text_put replaces the table's
+ * entry (text stolen).
+ */
+json_t *catalog_text_get(struct catalog_ctx *ctx, int64_t wh, const char *ns_key, const char *name,
+                         const char *location);
+void catalog_text_put(struct catalog_ctx *ctx, int64_t wh, const char *ns_key, const char *name,
+                      const char *location, json_t *text);
+
 #endif

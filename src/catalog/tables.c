@@ -373,14 +373,14 @@ enum status catalog_table_load(struct catalog_ctx *ctx, const struct catalog_wh 
 {
     struct store_obj obj = {0};
     json_t *meta = NULL, *filtered = NULL, *refs = NULL, *stored = NULL;
-    char *text = NULL;
+    char *text = NULL, *ns_key = NULL;
     enum status rc;
 
     memset(out, 0, sizeof(*out));
     *not_modified = false;
     /*
-     * A load reads the pointer; the metadata text comes from the cache of texts by
-     * location (immutable, so never stale) or, on a miss, from the store with the row.
+     * A load reads the pointer; the metadata text comes from the table's entry in the text
+     * cache when it is the text of that very file (never stale), else from the store.
      * A conditional or a cached refs load needs no text at all.
      */
     if ((rc = get_table(ctx, wh, ns, name, false, &obj, err)))
@@ -407,15 +407,15 @@ enum status catalog_table_load(struct catalog_ctx *ctx, const struct catalog_wh 
                         &out->body, err);
         goto out;
     }
-    if (!(stored = imm_cache_get(ctx->cat->text_cache, obj.metadata_location))) {
+    ns_key = catalog_ns_key(ns);
+    if (!(stored = catalog_text_get(ctx, wh->id, ns_key, name, obj.metadata_location))) {
         store_obj_cleanup(&obj);
         if ((rc = get_table(ctx, wh, ns, name, true, &obj, err)))
             goto out;
         /* A commit between the two reads is fine: what follows is consistent with this row. */
         catalog_etag(obj.metadata_location, refs_only, out->etag);
         stored = json_stringn_nocheck(obj.metadata, strlen(obj.metadata));
-        imm_cache_put(ctx->cat->text_cache, obj.metadata_location, json_incref(stored),
-                      json_string_length(stored) + 1);
+        catalog_text_put(ctx, wh->id, ns_key, name, obj.metadata_location, json_incref(stored));
     }
     if (refs_only) {
         if ((rc = meta_parse(json_string_value(stored), json_string_length(stored), &meta, err))) {
@@ -439,6 +439,7 @@ out:
     json_decref(filtered);
     json_decref(refs);
     json_decref(stored);
+    free(ns_key);
     free(text);
     store_obj_cleanup(&obj);
     return rc;
