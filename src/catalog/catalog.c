@@ -321,30 +321,42 @@ char *catalog_table_cache_key(int64_t wh, const char *ns_key, const char *name)
     return xasprintf("%lld\x1f%s\x1f%s", (long long)wh, ns_key, name);
 }
 
-json_t *catalog_text_get(struct catalog_ctx *ctx, int64_t wh, const char *ns_key, const char *name,
-                         const char *location)
+json_t *catalog_table_cache_get(struct imm_cache *cache, int64_t wh, const char *ns_key,
+                                const char *name, const char *location, const char *field)
 {
     char *key = catalog_table_cache_key(wh, ns_key, name);
-    json_t *v = imm_cache_get(ctx->cat->text_cache, key), *text = NULL;
+    json_t *v = imm_cache_get(cache, key), *out = NULL;
 
     if (v && json_is_string(json_object_get(v, "location")) &&
         strcmp(json_string_value(json_object_get(v, "location")), location) == 0)
-        text = json_incref(json_object_get(v, "text"));
+        out = json_incref(json_object_get(v, field));
     json_decref(v);
     free(key);
-    return text;
+    return out;
+}
+
+void catalog_table_cache_set(struct imm_cache *cache, int64_t wh, const char *ns_key,
+                             const char *name, const char *location, const char *field,
+                             json_t *value, size_t size)
+{
+    char *key = catalog_table_cache_key(wh, ns_key, name);
+
+    imm_cache_set(cache, key, json_pack("{s:s, s:o}", "location", location, field, value),
+                  size + strlen(location) + 64);
+    free(key);
+}
+
+json_t *catalog_text_get(struct catalog_ctx *ctx, int64_t wh, const char *ns_key, const char *name,
+                         const char *location)
+{
+    return catalog_table_cache_get(ctx->cat->text_cache, wh, ns_key, name, location, "text");
 }
 
 void catalog_text_put(struct catalog_ctx *ctx, int64_t wh, const char *ns_key, const char *name,
                       const char *location, json_t *text)
 {
-    char *key = catalog_table_cache_key(wh, ns_key, name);
-    size_t len = json_string_length(text);
-
-    imm_cache_set(ctx->cat->text_cache, key,
-                  json_pack("{s:s, s:o}", "location", location, "text", text),
-                  len + strlen(location) + 64);
-    free(key);
+    catalog_table_cache_set(ctx->cat->text_cache, wh, ns_key, name, location, "text", text,
+                            json_string_length(text));
 }
 
 char *catalog_ns_dotted(const json_t *levels)

@@ -162,34 +162,18 @@ static bool is_create(const json_t *reqs)
  * table almost always starts from the file the previous commit wrote, and
  * older versions are never wanted again.
  */
-static char *tree_key(const struct catalog_wh *wh, const struct change *c)
-{
-    return catalog_table_cache_key(wh->id, c->ns_key, c->name);
-}
-
 static json_t *tree_get(struct catalog_ctx *ctx, const struct catalog_wh *wh,
                         const struct change *c, const char *location)
 {
-    char *key = tree_key(wh, c);
-    json_t *v = imm_cache_get(ctx->cat->meta_cache, key), *tree = NULL;
-
-    if (v && json_is_string(json_object_get(v, "location")) &&
-        strcmp(json_string_value(json_object_get(v, "location")), location) == 0)
-        tree = json_incref(json_object_get(v, "tree"));
-    json_decref(v);
-    free(key);
-    return tree;
+    return catalog_table_cache_get(ctx->cat->meta_cache, wh->id, c->ns_key, c->name, location,
+                                   "tree");
 }
 
 static void tree_put(struct catalog_ctx *ctx, const struct catalog_wh *wh, const struct change *c,
                      const char *location, json_t *tree, size_t text_len)
 {
-    char *key = tree_key(wh, c);
-
-    imm_cache_set(ctx->cat->meta_cache, key,
-                  json_pack("{s:s, s:O}", "location", location, "tree", tree),
-                  META_TREE_BYTES(text_len));
-    free(key);
+    catalog_table_cache_set(ctx->cat->meta_cache, wh->id, c->ns_key, c->name, location, "tree",
+                            json_incref(tree), META_TREE_BYTES(text_len));
 }
 
 /*

@@ -109,6 +109,19 @@ char *catalog_trim_slashes(const char *s);
 /* catalog_table_cache_key names a table in the per-table caches: "wh 0x1F ns-key 0x1F name". */
 char *catalog_table_cache_key(int64_t wh, const char *ns_key, const char *name);
 /*
+ * The per-table caches keep one entry per table, {"location": ..., field: value},
+ * for the table's newest known metadata file: catalog_table_cache_get returns
+ * a reference to value only when location is the one asked for (so it is never
+ * stale); catalog_table_cache_set replaces the table's entry (value stolen,
+ * size bytes charged besides the location).
+ */
+struct imm_cache;
+json_t *catalog_table_cache_get(struct imm_cache *cache, int64_t wh, const char *ns_key,
+                                const char *name, const char *location, const char *field);
+void catalog_table_cache_set(struct imm_cache *cache, int64_t wh, const char *ns_key,
+                             const char *name, const char *location, const char *field,
+                             json_t *value, size_t size);
+/*
  * The text cache holds, per table, the stored text of its newest known
  * metadata file with that file's location: catalog_text_get returns it (a
  * JSON string, a reference the caller drops) only when location is the one
