@@ -23,6 +23,11 @@ bool api_worker(struct http_request *req, struct http_response *res, struct api_
     return true;
 }
 
+bool api_prefixed(const struct http_request *req)
+{
+    return strncmp(req->route, "/v1/{prefix}/", 13) == 0;
+}
+
 bool api_begin(struct http_request *req, struct http_response *res, struct api_call *c, int flags)
 {
     size_t p = 0;
@@ -30,7 +35,7 @@ bool api_begin(struct http_request *req, struct http_response *res, struct api_c
 
     if (!api_worker(req, res, c))
         return false;
-    if (strncmp(req->route, "/v1/{prefix}/", 13) == 0)
+    if (api_prefixed(req))
         p++;
     rc = api_resolve_warehouse(req, c->ctx, &c->wh, &c->err);
     catalog_set_delegation(c->ctx, http_header(req, "X-Iceberg-Access-Delegation"));
@@ -55,7 +60,7 @@ enum status api_resolve_warehouse(struct http_request *req, struct catalog_ctx *
     char *decoded = NULL;
     enum status rc;
 
-    if (strncmp(req->route, "/v1/{prefix}/", 13) != 0)
+    if (!api_prefixed(req))
         return catalog_wh_resolve(ctx, NULL, wh, err);
     if (pct_decode(req->params[0], strlen(req->params[0]), false, &decoded))
         return error_set(err, ST_INVALID, ET_BAD_REQUEST, "Invalid prefix");

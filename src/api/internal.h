@@ -32,6 +32,8 @@ bool api_worker(struct http_request *req, struct http_response *res, struct api_
  * the parts flags ask for, and on failure renders the error into res and
  * returns false. Always pair with api_end.
  */
+/* api_prefixed says whether req came through a /v1/{prefix}/ route (params[0] is the prefix). */
+bool api_prefixed(const struct http_request *req);
 bool api_begin(struct http_request *req, struct http_response *res, struct api_call *c, int flags);
 /*
  * api_resolve_warehouse resolves the warehouse a request names by {prefix}

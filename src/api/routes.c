@@ -125,7 +125,7 @@ void api_batch_begin(void *worker, struct http_request *const *reqs, size_t n)
     /* Only well-formed table reads are read ahead; the others fail in their handler. */
     for (size_t i = 0; i < n; i++) {
         struct http_request *req = reqs[i];
-        size_t p = strncmp(req->route, "/v1/{prefix}/", 13) == 0;
+        size_t p = api_prefixed(req);
         struct error err;
 
         error_clear(&err);

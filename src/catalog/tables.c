@@ -43,22 +43,35 @@ static enum status ns_missing(struct error *err, const json_t *ns)
     return ST_NOT_FOUND;
 }
 
-/* get_table is catalog_get_table reading the metadata text only when with_metadata. */
-static enum status get_table(struct catalog_ctx *ctx, const struct catalog_wh *wh, const json_t *ns,
-                             const char *name, bool with_metadata, struct store_obj *out,
-                             struct error *err)
+/*
+ * read_table is catalog_get_table for the namespace's store key, reading the
+ * metadata text only when with_metadata.
+ */
+static enum status read_table(struct catalog_ctx *ctx, const struct catalog_wh *wh,
+                              const char *ns_key, const json_t *ns, const char *name,
+                              bool with_metadata, struct store_obj *out, struct error *err)
 {
-    char *key = catalog_ns_key(ns);
-    enum status rc = with_metadata ? store_obj_get(ctx->conn, wh->id, key, name, out, err)
-                                   : store_obj_head(ctx->conn, wh->id, key, name, out, err);
+    enum status rc = with_metadata ? store_obj_get(ctx->conn, wh->id, ns_key, name, out, err)
+                                   : store_obj_head(ctx->conn, wh->id, ns_key, name, out, err);
 
-    free(key);
     if (rc == ST_OK && out->kind != STORE_TABLE) {
         store_obj_cleanup(out);
         rc = ST_NOT_FOUND;
     }
     if (rc == ST_NOT_FOUND)
         return table_missing(err, ns, name);
+    return rc;
+}
+
+/* get_table is read_table for the namespace's levels. */
+static enum status get_table(struct catalog_ctx *ctx, const struct catalog_wh *wh, const json_t *ns,
+                             const char *name, bool with_metadata, struct store_obj *out,
+                             struct error *err)
+{
+    char *key = catalog_ns_key(ns);
+    enum status rc = read_table(ctx, wh, key, ns, name, with_metadata, out, err);
+
+    free(key);
     return rc;
 }
 
@@ -383,7 +396,8 @@ enum status catalog_table_load(struct catalog_ctx *ctx, const struct catalog_wh 
      * cache when it is the text of that very file (never stale), else from the store.
      * A conditional or a cached refs load needs no text at all.
      */
-    if ((rc = get_table(ctx, wh, ns, name, false, &obj, err)))
+    ns_key = catalog_ns_key(ns);
+    if ((rc = read_table(ctx, wh, ns_key, ns, name, false, &obj, err)))
         goto out;
     /* The metadata file is the truth engines read: a missing file is a 404 (rck.md §4). */
     rc = fileio_exists(ctx->io, obj.metadata_location, err);
@@ -407,10 +421,9 @@ enum status catalog_table_load(struct catalog_ctx *ctx, const struct catalog_wh 
                         &out->body, err);
         goto out;
     }
-    ns_key = catalog_ns_key(ns);
     if (!(stored = catalog_text_get(ctx, wh->id, ns_key, name, obj.metadata_location))) {
         store_obj_cleanup(&obj);
-        if ((rc = get_table(ctx, wh, ns, name, true, &obj, err)))
+        if ((rc = read_table(ctx, wh, ns_key, ns, name, true, &obj, err)))
             goto out;
         /* A commit between the two reads is fine: what follows is consistent with this row. */
         catalog_etag(obj.metadata_location, refs_only, out->etag);
