@@ -182,33 +182,23 @@ static enum status simple(struct pg_conn *c, const char *sql, struct error *err)
     return rc;
 }
 
-static enum status prepare(struct pg_conn *c, enum pg_stmt id, struct error *err)
+static enum status prepare_named(struct pg_conn *c, const char *name, const char *sql,
+                                 struct error *err)
 {
-    char name[16];
-    PGresult *res;
-    enum status rc = ST_OK;
+    PGresult *res = PQprepare(c->pg, name, sql, 0, NULL);
+    enum status rc = result_ok(res) ? ST_OK : pgstore_fail(c, res, err);
 
-    snprintf(name, sizeof(name), "s%d", (int)id);
-    res = PQprepare(c->pg, name, pgstore_sql[id], 0, NULL);
-    if (result_ok(res))
-        c->prepared[id] = true;
-    else
-        rc = pgstore_fail(c, res, err);
     PQclear(res);
     return rc;
 }
 
-enum status pgstore_exec(struct pg_conn *c, enum pg_stmt id, const struct pg_params *p,
-                         PGresult **res, struct error *err)
+static enum status exec_named(struct pg_conn *c, const char *name, const struct pg_params *p,
+                              PGresult **res, struct error *err)
 {
-    char name[16];
     enum status rc;
     PGresult *r;
 
     *res = NULL;
-    if (!c->prepared[id] && (rc = prepare(c, id, err)))
-        return rc;
-    snprintf(name, sizeof(name), "s%d", (int)id);
     r = PQexecPrepared(c->pg, name, p ? p->n : 0, p ? p->v : NULL, NULL, NULL, 0);
     if (!result_ok(r)) {
         rc = pgstore_fail(c, r, err);
@@ -218,6 +208,72 @@ enum status pgstore_exec(struct pg_conn *c, enum pg_stmt id, const struct pg_par
     c->round_trips++;
     *res = r;
     return ST_OK;
+}
+
+static void forget_prepared(struct pg_conn *c)
+{
+    memset(c->prepared, 0, sizeof(c->prepared));
+    c->n_page_stmts = 0;
+}
+
+enum status pgstore_exec(struct pg_conn *c, enum pg_stmt id, const struct pg_params *p,
+                         PGresult **res, struct error *err)
+{
+    char name[16];
+    enum status rc;
+
+    *res = NULL;
+    snprintf(name, sizeof(name), "s%d", (int)id);
+    if (!c->prepared[id]) {
+        if ((rc = prepare_named(c, name, pgstore_sql[id], err)))
+            return rc;
+        c->prepared[id] = true;
+    }
+    return exec_named(c, name, p, res, err);
+}
+
+/* page_sql returns statement id's text with its trailing "LIMIT $n" made "LIMIT limit". */
+static char *page_sql(enum pg_stmt id, int64_t limit)
+{
+    const char *sql = pgstore_sql[id], *cut = NULL, *at;
+
+    for (at = strstr(sql, "LIMIT $"); at; at = strstr(at + 1, "LIMIT $"))
+        cut = at;
+    if (!cut)
+        abort(); /* not a page statement: a programming error */
+    return xasprintf("%.*sLIMIT %" PRId64, (int)(cut - sql), sql, limit);
+}
+
+enum status pgstore_exec_page(struct pg_conn *c, enum pg_stmt id, struct pg_params *p,
+                              int64_t limit, PGresult **res, struct error *err)
+{
+    char name[48];
+    size_t i;
+
+    *res = NULL;
+    for (i = 0; i < c->n_page_stmts; i++)
+        if (c->page_stmts[i].id == id && c->page_stmts[i].limit == limit)
+            break;
+    snprintf(name, sizeof(name), "s%d_%" PRId64, (int)id, limit);
+    if (i == c->n_page_stmts) {
+        char *sql;
+        enum status rc;
+
+        if (i == PG_PAGE_STMTS) {
+            /* Enough limits kept: this one goes as a parameter (planned each time). */
+            pgstore_param_int(p, limit);
+            return pgstore_exec(c, id, p, res, err);
+        }
+        sql = page_sql(id, limit);
+        rc = prepare_named(c, name, sql, err);
+        free(sql);
+        if (rc)
+            return rc;
+        c->page_stmts[i].id = id;
+        c->page_stmts[i].limit = limit;
+        c->n_page_stmts++;
+    }
+    return exec_named(c, name, p, res, err);
 }
 
 enum status pgstore_exec_done(struct pg_conn *c, enum pg_stmt id, const struct pg_params *p,
@@ -455,7 +511,7 @@ static enum status ready(struct pg_conn *c, struct error *err)
         c->broken = false;
         c->stale_plans = false;
         c->backoff_ms = PG_BACKOFF_MIN_MS;
-        memset(c->prepared, 0, sizeof(c->prepared));
+        forget_prepared(c);
         c->timeout_set_ms = 0;
         c->listen_set = false;
         log_info("store: reconnected to PostgreSQL");
@@ -466,7 +522,7 @@ static enum status ready(struct pg_conn *c, struct error *err)
     if (c->stale_plans) {
         if ((rc = simple(c, "DEALLOCATE ALL", err)))
             return rc;
-        memset(c->prepared, 0, sizeof(c->prepared));
+        forget_prepared(c);
         c->stale_plans = false;
     }
     if (c->timeout_want_ms != c->timeout_set_ms) {

@@ -77,6 +77,9 @@ struct pg_params {
     int n;
 };
 
+/* Limits a connection keeps page statements for (pgstore_exec_page); others are parameters. */
+#define PG_PAGE_STMTS 8
+
 /* How pgstore_run wraps a body. */
 enum pg_tx {
     PG_READ,    /* no transaction: the body's statements autocommit (reads only) */
@@ -88,6 +91,12 @@ struct pg_conn {
     struct store_conn base;
     PGconn *pg;
     bool prepared[P__COUNT];
+    /* Page statements prepared with their LIMIT written in (pgstore_exec_page). */
+    struct {
+        enum pg_stmt id;
+        int64_t limit;
+    } page_stmts[PG_PAGE_STMTS];
+    size_t n_page_stmts;
     bool stale_plans; /* the session's prepared statements must be dropped and made again */
 
     /* Reconnecting: while broken, calls fail at once until retry_at_ns (monotonic), then one
@@ -133,6 +142,18 @@ void pgstore_param_int(struct pg_params *p, int64_t v);
  */
 enum status pgstore_exec(struct pg_conn *c, enum pg_stmt id, const struct pg_params *p,
                          PGresult **res, struct error *err);
+/*
+ * pgstore_exec_page is pgstore_exec for a page statement, one whose text
+ * ends in "LIMIT $n" with n its last parameter: p holds the other
+ * parameters, limit the row cap. Where it can, it runs a copy of the
+ * statement with limit written in. PostgreSQL plans a LIMIT it cannot see as
+ * 10% of the rows the generic plan expects; where one namespace holds most
+ * rows that estimate makes every execution plan again (a custom plan), which
+ * costs several times the page read itself. With the limit a constant the
+ * generic plan is as cheap as a custom one and is kept.
+ */
+enum status pgstore_exec_page(struct pg_conn *c, enum pg_stmt id, struct pg_params *p,
+                              int64_t limit, PGresult **res, struct error *err);
 /* pgstore_exec_done is pgstore_exec for a statement whose result is not needed. */
 enum status pgstore_exec_done(struct pg_conn *c, enum pg_stmt id, const struct pg_params *p,
                               struct error *err);

@@ -540,8 +540,7 @@ static enum status ns_list_body(struct pg_conn *c, void *arg, struct error *err)
     pgstore_param_int(&p, a->wh);
     pgstore_param_text(&p, a->parent);
     pgstore_param_text(&p, a->after);
-    pgstore_param_int(&p, storecommon_page_limit(a->limit));
-    if ((rc = pgstore_exec(c, P_NS_LIST, &p, &res, err)))
+    if ((rc = pgstore_exec_page(c, P_NS_LIST, &p, storecommon_page_limit(a->limit), &res, err)))
         return rc;
     page_fill(res, a->limit, a->out);
     PQclear(res);
@@ -801,8 +800,7 @@ static enum status obj_list_body(struct pg_conn *c, void *arg, struct error *err
     pgstore_param_text(&p, a->ns);
     pgstore_param_int(&p, a->kind);
     pgstore_param_text(&p, a->after);
-    pgstore_param_int(&p, storecommon_page_limit(a->limit));
-    if ((rc = pgstore_exec(c, P_OBJ_LIST, &p, &res, err)))
+    if ((rc = pgstore_exec_page(c, P_OBJ_LIST, &p, storecommon_page_limit(a->limit), &res, err)))
         return rc;
     page_fill(res, a->limit, a->page);
     PQclear(res);

@@ -1070,6 +1070,56 @@ static void test_obj_list(void **state)
     assert_int_equal(store_obj_list(f->c, f->wh, "db", STORE_TABLE, NULL, 0, &p, &err), ST_INVALID);
 }
 
+/*
+ * Every page size walks the same names in order, each exactly once: more
+ * page sizes than a connection keeps page statements for (PostgreSQL writes
+ * a page's LIMIT into its statement for the first few), namespaces and
+ * objects alike, on one connection.
+ */
+static void test_list_every_page_size(void **state)
+{
+    struct sc_fx *f = *state;
+    struct error err = {0};
+    char name[16];
+
+    sc_ns_new(f, "db");
+    for (int i = 0; i < 23; i++) {
+        snprintf(name, sizeof(name), "t%02d", i);
+        assert_int_equal(sc_obj_new(f, "db", name, STORE_TABLE, "l", NULL, &err), ST_OK);
+        snprintf(name, sizeof(name), "db" NS_SEP "c%02d", i);
+        sc_ns_new(f, name);
+    }
+    for (size_t size = 1; size <= 24; size++) {
+        for (int what = 0; what < 2; what++) {
+            char *token = NULL;
+            int seen = 0;
+
+            do {
+                struct store_page p;
+
+                if (what == 0)
+                    assert_int_equal(
+                        store_obj_list(f->c, f->wh, "db", STORE_TABLE, token, size, &p, &err),
+                        ST_OK);
+                else
+                    assert_int_equal(store_ns_list(f->c, f->wh, "db", token, size, &p, &err),
+                                     ST_OK);
+                assert_true(p.n <= size);
+                for (size_t i = 0; i < p.n; i++) {
+                    snprintf(name, sizeof(name), what == 0 ? "t%02d" : "db" NS_SEP "c%02d", seen++);
+                    assert_string_equal(p.names[i], name);
+                }
+                /* A full page says there may be more; a short one is the last. */
+                assert_true(p.next_token ? p.n == size : p.n < size || seen == 23);
+                free(token);
+                token = p.next_token ? xstrdup(p.next_token) : NULL;
+                store_page_cleanup(&p);
+            } while (token);
+            assert_int_equal(seen, 23);
+        }
+    }
+}
+
 static void test_obj_drop(void **state)
 {
     struct sc_fx *f = *state;
@@ -2008,6 +2058,7 @@ int sc_run(const struct sc_backend *b)
         T(test_prefetch_heads_odd_names),
         T(test_obj_multi_commit_all_or_nothing),
         T(test_obj_list),
+        T(test_list_every_page_size),
         T(test_obj_drop),
         T(test_obj_rename),
         T(test_concurrent_cas_one_winner),

@@ -25,6 +25,7 @@
 #include "core/alloc.h"
 #include "core/clock.h"
 #include "store/backend.h"
+#include "store/pg_internal.h"
 #include "store/store.h"
 #include "store_contract.h"
 
@@ -504,6 +505,62 @@ static void test_schema_change_under_prepared_statements(void **state)
     sc_ns_new(f, "still_fine");
 }
 
+/*
+ * plan_counts sums, over the statements prepared on c's session whose text
+ * starts with prefix, how often PostgreSQL ran a generic and a custom plan.
+ */
+static void plan_counts(struct store_conn *c, const char *prefix, long *generic, long *custom)
+{
+    PGconn *pg = ((struct pg_conn *)c)->pg;
+    const char *v[1] = {prefix};
+    PGresult *r = PQexecParams(pg,
+                               "SELECT coalesce(sum(generic_plans), 0), "
+                               "coalesce(sum(custom_plans), 0) FROM pg_prepared_statements "
+                               "WHERE starts_with(statement, $1)",
+                               1, NULL, v, NULL, NULL, 0);
+
+    if (PQresultStatus(r) != PGRES_TUPLES_OK)
+        fail_msg("pg_prepared_statements: %s", PQerrorMessage(pg));
+    *generic = strtol(PQgetvalue(r, 0, 0), NULL, 10);
+    *custom = strtol(PQgetvalue(r, 0, 1), NULL, 10);
+    PQclear(r);
+}
+
+static void test_pages_keep_a_generic_plan(void **state)
+{
+    struct sc_fx *f = *state;
+    struct error err = {0};
+    char sql[640];
+    long generic, custom;
+
+    /* One namespace holds almost every row: the shape that kept PostgreSQL planning a
+     * "LIMIT $n" page again at every read (its generic plan reckons 10% of the rows). */
+    sc_ns_new(f, "big");
+    sc_ns_new(f, "small");
+    snprintf(
+        sql, sizeof(sql),
+        "INSERT INTO objects (warehouse_id, namespace, name, kind, metadata_location, metadata, "
+        "version, created_ms, updated_ms) SELECT %lld, CASE WHEN i < 40 THEN 'small' "
+        "ELSE 'big' END, 't' || lpad(i::text, 6, '0'), 1, 'l', '{}', 1, 0, 0 "
+        "FROM generate_series(0, 39999) AS i",
+        (long long)f->wh);
+    admin_exec(pgx(f)->schema, sql);
+    admin_exec(pgx(f)->schema, "ANALYZE objects");
+    for (int i = 0; i < 12; i++) {
+        struct store_page p;
+
+        assert_int_equal(store_obj_list(f->c, f->wh, "small", STORE_TABLE, NULL, 10, &p, &err),
+                         ST_OK);
+        assert_int_equal(p.n, 10);
+        assert_string_equal(p.names[0], "t000000");
+        store_page_cleanup(&p);
+    }
+    plan_counts(f->c, "SELECT name FROM objects", &generic, &custom);
+    /* PostgreSQL tries five custom plans before it weighs the generic one. */
+    assert_true(custom <= 5);
+    assert_int_equal(generic + custom, 12);
+}
+
 /* --- leases --- */
 
 static void test_lease_exclusive_until_holder_goes(void **state)
@@ -814,6 +871,7 @@ int main(void)
         T(test_statement_timeout_is_unavailable),
         T(test_killed_session_reconnects),
         T(test_schema_change_under_prepared_statements),
+        T(test_pages_keep_a_generic_plan),
         T(test_lease_exclusive_until_holder_goes),
         T(test_lease_after_session_loss),
         T(test_change_hints_on_commit),
