@@ -487,7 +487,11 @@ static json_t *obj_item(const char *name, const void *arg)
 {
     const struct obj_list_arg *a = arg;
 
-    return json_pack("{s:O, s:s}", "namespace", a->ns, "name", name);
+    json_t *item = json_object();
+
+    json_object_set(item, "namespace", (json_t *)a->ns);
+    json_object_set_new(item, "name", json_string(name));
+    return item;
 }
 
 enum status catalog_table_list(struct catalog_ctx *ctx, const struct catalog_wh *wh,

@@ -1,8 +1,13 @@
 /* jsonx.c - strict JSON helpers. */
 #include "core/jsonx.h"
 
+#include <math.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "core/buf.h"
 
 enum status jsonx_parse(const char *text, size_t len, json_t **out, struct error *err)
 {
@@ -36,13 +41,172 @@ enum status jsonx_parse_object(const char *text, size_t len, json_t **out, struc
     return ST_OK;
 }
 
+/*
+ * Serialising. jansson's json_dumps checks every array and object for cycles
+ * by printing its address ("%p") into a hash table, and validates strings
+ * again, which made it most of the cost of a listing response. The trees we
+ * dump have no cycles and their strings are UTF-8 already (jansson checks
+ * them when they are made or parsed; the few json_stringn_nocheck callers
+ * hold text serac wrote), so this writer does neither and otherwise writes
+ * what json_dumps(JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(17))
+ * writes, byte for byte (test_core and fuzz_json_dump compare the two).
+ */
+
+/* Deeper than jansson parses (2048): only a tree built with a cycle gets here. */
+#define DUMP_MAX_DEPTH 4096
+
+static void put_string(struct buf *b, const char *s, size_t n)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    size_t run = 0;
+
+    buf_putc(b, '"');
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        char esc[6] = {'\\', 0};
+        size_t elen = 2;
+
+        if (ch >= 0x20 && ch != '"' && ch != '\\')
+            continue;
+        buf_append(b, s + run, i - run);
+        run = i + 1;
+        switch (ch) {
+        case '"':
+        case '\\':
+            esc[1] = (char)ch;
+            break;
+        case '\b':
+            esc[1] = 'b';
+            break;
+        case '\f':
+            esc[1] = 'f';
+            break;
+        case '\n':
+            esc[1] = 'n';
+            break;
+        case '\r':
+            esc[1] = 'r';
+            break;
+        case '\t':
+            esc[1] = 't';
+            break;
+        default:
+            memcpy(esc + 1, "u00", 3);
+            esc[4] = hex[ch >> 4];
+            esc[5] = hex[ch & 15];
+            elen = 6;
+        }
+        buf_append(b, esc, elen);
+    }
+    buf_append(b, s + run, n - run);
+    buf_putc(b, '"');
+}
+
+static void put_integer(struct buf *b, json_int_t v)
+{
+    char tmp[24], *p = tmp + sizeof(tmp);
+    unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+
+    do {
+        *--p = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        *--p = '-';
+    buf_append(b, p, (size_t)(tmp + sizeof(tmp) - p));
+}
+
+/* put_real writes what jansson does: "%.17g", ".0" added when it reads as an integer, the
+ * exponent without '+' or leading zeros. */
+static void put_real(struct buf *b, double v)
+{
+    char tmp[40], *e;
+    int n;
+
+    if (!isfinite(v)) /* jansson makes no such real */
+        abort();
+    n = snprintf(tmp, sizeof(tmp) - 3, "%.17g", v);
+    if (n < 0 || (size_t)n >= sizeof(tmp) - 3)
+        abort();
+    if (!strchr(tmp, '.') && !strchr(tmp, 'e')) {
+        memcpy(tmp + n, ".0", 3);
+        n += 2;
+    }
+    if ((e = strchr(tmp, 'e'))) {
+        char *start = e + 1, *end = start + 1;
+
+        if (*start == '-')
+            start++;
+        while (*end == '0')
+            end++;
+        if (end != start) {
+            memmove(start, end, strlen(end) + 1);
+            n = (int)strlen(tmp);
+        }
+    }
+    buf_append(b, tmp, (size_t)n);
+}
+
+static void put_value(struct buf *b, const json_t *v, int depth)
+{
+    if (depth > DUMP_MAX_DEPTH)
+        abort();
+    switch (json_typeof(v)) {
+    case JSON_OBJECT: {
+        bool first = true;
+
+        buf_putc(b, '{');
+        for (void *it = json_object_iter((json_t *)v); it;
+             it = json_object_iter_next((json_t *)v, it)) {
+            if (!first)
+                buf_putc(b, ',');
+            first = false;
+            put_string(b, json_object_iter_key(it), json_object_iter_key_len(it));
+            buf_putc(b, ':');
+            put_value(b, json_object_iter_value(it), depth + 1);
+        }
+        buf_putc(b, '}');
+        break;
+    }
+    case JSON_ARRAY:
+        buf_putc(b, '[');
+        for (size_t i = 0, n = json_array_size(v); i < n; i++) {
+            if (i)
+                buf_putc(b, ',');
+            put_value(b, json_array_get(v, i), depth + 1);
+        }
+        buf_putc(b, ']');
+        break;
+    case JSON_STRING:
+        put_string(b, json_string_value(v), json_string_length(v));
+        break;
+    case JSON_INTEGER:
+        put_integer(b, json_integer_value(v));
+        break;
+    case JSON_REAL:
+        put_real(b, json_real_value(v));
+        break;
+    case JSON_TRUE:
+        buf_append(b, "true", 4);
+        break;
+    case JSON_FALSE:
+        buf_append(b, "false", 5);
+        break;
+    case JSON_NULL:
+        buf_append(b, "null", 4);
+        break;
+    }
+}
+
 char *jsonx_dump(const json_t *v)
 {
-    char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(17));
+    struct buf b;
 
-    if (!s)
+    if (!v)
         abort();
-    return s;
+    buf_init(&b, 0);
+    put_value(&b, v, 0);
+    return buf_take(&b);
 }
 
 static enum status lookup(const json_t *obj, const char *what, const char *key, bool required,

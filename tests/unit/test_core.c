@@ -120,6 +120,84 @@ static void test_jsonx_strict(void **state)
     }
 }
 
+/* jsonx_dump writes what json_dumps writes with the same settings, byte for byte. */
+static void assert_dump_like_jansson(const json_t *v)
+{
+    char *want = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(17));
+    char *got = jsonx_dump(v);
+
+    assert_non_null(want);
+    assert_string_equal(got, want);
+    free(want);
+    free(got);
+}
+
+static void test_jsonx_dump_like_jansson(void **state)
+{
+    static const double reals[] = {0.0,
+                                   -0.0,
+                                   0.1,
+                                   1.0,
+                                   -2.5,
+                                   1e300,
+                                   1e-7,
+                                   1e-300,
+                                   1e22,
+                                   1e21,
+                                   123456789.0,
+                                   5e-324,
+                                   1.7976931348623157e308,
+                                   0.30000000000000004,
+                                   1e16,
+                                   1e17};
+    static const char *const texts[] = {"{}",
+                                        "[]",
+                                        "[[],{}]",
+                                        "{\"a\":{\"b\":[1,2,{\"c\":null}]},\"d\":true,\"e\":false}",
+                                        "{\"z\":1,\"a\":2,\"m\":3}",
+                                        "\"\\u0000a\\u001fb\\u007f\\u00e9\\ud83d\\ude00/\\\\\\\"\"",
+                                        "\"\\b\\f\\n\\r\\t\"",
+                                        "9223372036854775807",
+                                        "-9223372036854775808",
+                                        "0",
+                                        "-1",
+                                        "[1.5e300,-0.0,3.0e-5]",
+                                        "\"\\u2028\\u2029\""};
+    json_t *arr = json_array(), *obj = json_object();
+    char key[2] = {0, 0};
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(reals) / sizeof(reals[0]); i++) {
+        json_t *r = json_real(reals[i]);
+
+        assert_dump_like_jansson(r);
+        json_array_append_new(arr, r);
+    }
+    for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+        json_t *v = json_loads(texts[i], JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
+
+        assert_non_null(v);
+        assert_dump_like_jansson(v);
+        json_array_append_new(arr, v);
+    }
+    /* Every byte below 0x80 as a one-character string, and as an object key. */
+    for (int c = 0; c < 0x80; c++) {
+        char s[1] = {(char)c};
+
+        key[0] = (char)c;
+        assert_dump_like_jansson(json_array_append_new(arr, json_stringn(s, 1)) == 0
+                                     ? json_array_get(arr, json_array_size(arr) - 1)
+                                     : NULL);
+        if (c)
+            json_object_set_new(obj, key, json_integer(c));
+    }
+    json_array_append_new(arr, obj);
+    assert_dump_like_jansson(arr);
+    assert_dump_like_jansson(json_null());
+    assert_dump_like_jansson(json_true());
+    json_decref(arr);
+}
+
 static void test_jsonx_getters(void **state)
 {
     json_t *o = json_pack("{s:s, s:i, s:b, s:{s:s}, s:[s], s:n, s:{s:i}}", "s", "x", "i", 5, "b", 1,
@@ -244,6 +322,7 @@ int main(void)
         cmocka_unit_test(test_error_body),
         cmocka_unit_test(test_buf_cap),
         cmocka_unit_test(test_jsonx_strict),
+        cmocka_unit_test(test_jsonx_dump_like_jansson),
         cmocka_unit_test(test_jsonx_getters),
         cmocka_unit_test(test_uuids),
         cmocka_unit_test(test_log_lines_are_json),
