@@ -147,6 +147,16 @@ static void put_real(struct buf *b, double v)
     buf_append(b, tmp, (size_t)n);
 }
 
+/* key_len: keys may hold NUL bytes from jansson 2.14 on; before, they are C strings. */
+static size_t key_len(void *it)
+{
+#if JANSSON_VERSION_HEX >= 0x020e00
+    return json_object_iter_key_len(it);
+#else
+    return strlen(json_object_iter_key(it));
+#endif
+}
+
 static void put_value(struct buf *b, const json_t *v, int depth)
 {
     if (depth > DUMP_MAX_DEPTH)
@@ -161,7 +171,7 @@ static void put_value(struct buf *b, const json_t *v, int depth)
             if (!first)
                 buf_putc(b, ',');
             first = false;
-            put_string(b, json_object_iter_key(it), json_object_iter_key_len(it));
+            put_string(b, json_object_iter_key(it), key_len(it));
             buf_putc(b, ':');
             put_value(b, json_object_iter_value(it), depth + 1);
         }

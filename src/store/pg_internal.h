@@ -149,7 +149,7 @@ enum status pgstore_exec(struct pg_conn *c, enum pg_stmt id, const struct pg_par
  * statement with limit written in. PostgreSQL plans a LIMIT it cannot see as
  * 10% of the rows the generic plan expects; where one namespace holds most
  * rows that estimate makes every execution plan again (a custom plan), which
- * costs several times the page read itself. With the limit a constant the
+ * costs more than executing the page read. With the limit a constant the
  * generic plan is as cheap as a custom one and is kept.
  */
 enum status pgstore_exec_page(struct pg_conn *c, enum pg_stmt id, struct pg_params *p,
