@@ -232,6 +232,18 @@ def cpu_busy_seconds(cpu):
     return 0.0
 
 
+def stolen_seconds():
+    """Seconds the hypervisor took from the load generator's CPU and from the server's, since
+    boot (/proc/stat "steal"): a run that lost much of either measured the host, not the servers."""
+    got = {}
+    with open("/proc/stat") as f:
+        for line in f:
+            for cpu in (LOAD_CPU, SERVER_CPU):
+                if line.startswith(f"cpu{cpu} "):
+                    got[cpu] = int(line.split()[8]) / CLK_TCK
+    return (got.get(LOAD_CPU, 0.0), got.get(SERVER_CPU, 0.0))
+
+
 def children_cpu_seconds():
     """CPU time of this process's finished children (the load generators)."""
     r = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -766,6 +778,7 @@ def run_workload(srv, cat, wl):
         pid = srv.proc.pid
         reset_peak(pid)
         cpu0, busy0, gen0 = srv.cpu_seconds(), cpu_busy_seconds(SERVER_CPU), children_cpu_seconds()
+        stolen0 = stolen_seconds()
         cmd, row = once(DURATION, True)
         if holder:
             # Every held connection must still be open and answered: count any that were not.
@@ -778,6 +791,7 @@ def run_workload(srv, cat, wl):
     row["cpu_s"] = srv.cpu_seconds() - cpu0
     row["gen_cpu_s"] = children_cpu_seconds() - gen0
     row["other_cpu_s"] = max(0.0, cpu_busy_seconds(SERVER_CPU) - busy0 - row["cpu_s"])
+    row["stolen_s"] = [b - a for a, b in zip(stolen0, stolen_seconds())]
     row["peak_rss_kb"] = status_kb(pid, "VmHWM")
     row["connections"] = conns
     row["command"] = cmd
@@ -798,10 +812,12 @@ def list_tables_workload(srv, name, path, conns=READ_CONNS):
         run_wrk(srv, conns, WARMUP, "paths.lua", env)
     reset_peak(srv.proc.pid)
     cpu0, busy0, gen0 = srv.cpu_seconds(), cpu_busy_seconds(SERVER_CPU), children_cpu_seconds()
+    stolen0 = stolen_seconds()
     cmd, row = run_wrk(srv, conns, DURATION, "paths.lua", env)
     row["cpu_s"] = srv.cpu_seconds() - cpu0
     row["gen_cpu_s"] = children_cpu_seconds() - gen0
     row["other_cpu_s"] = max(0.0, cpu_busy_seconds(SERVER_CPU) - busy0 - row["cpu_s"])
+    row["stolen_s"] = [b - a for a, b in zip(stolen0, stolen_seconds())]
     row["peak_rss_kb"] = status_kb(srv.proc.pid, "VmHWM")
     row["command"] = cmd
     row["connections"] = conns
@@ -996,6 +1012,11 @@ def machine_info():
     }
 
 
+def fmt_stolen(row):
+    st = row.get("stolen_s")
+    return f"{st[0]:.1f} / {st[1]:.1f}" if st else "—"
+
+
 def ready_cell(info):
     """First start, and the restart on the seeded catalog."""
     cell = f"{info['ready_ms']:.1f}"
@@ -1028,7 +1049,8 @@ def workload_table(wid, results, servers, ref_name="reference"):
                 "errors", "lost"]
     else:
         cols.append("errors")
-    cols += ["peak RSS MB", "CPU s", "× reference", "load gen CPU s", "others on CPU 1, s"]
+    cols += ["peak RSS MB", "CPU s", "× reference", "load gen CPU s", "others on CPU 1, s",
+             "stolen s, CPU 0 / 1"]
     lines = ["| " + " | ".join(cols) + " |", "|---|" + "---:|" * (len(cols) - 1)]
     ref = results.get(ref_name, {}).get(wid)
     for s in servers:
@@ -1055,7 +1077,7 @@ def workload_table(wid, results, servers, ref_name="reference"):
         else:
             cells.append(str(r["errors"]))
         cells += [f"{r['peak_rss_kb'] / 1024:.0f}", f"{r['cpu_s']:.1f}", ratio,
-                  f"{r.get('gen_cpu_s', 0):.1f}", f"{r.get('other_cpu_s', 0):.1f}"]
+                  f"{r.get('gen_cpu_s', 0):.1f}", f"{r.get('other_cpu_s', 0):.1f}", fmt_stolen(r)]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -1237,8 +1259,8 @@ def write_report(results, servers, servers_info, large, machine, started, comman
                      f"1,000,000 tables; idle RSS then {rows['_idle_rss_large_kb'] / 1024:.1f} MB.")
             L.append("")
             L.append("| case | req/s | p50 ms | p99 ms | p99.9 ms | errors | CPU s | × empty | load gen CPU s | "
-                     "others on CPU 1, s | rounds, req/s |")
-            L.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+                     "others on CPU 1, s | stolen s, CPU 0 / 1 | rounds, req/s |")
+            L.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
             empty = rows["empty: namespace of 100 tables, page 1"]
             for k, v in rows.items():
                 if k.startswith("_"):
@@ -1247,7 +1269,7 @@ def write_report(results, servers, servers_info, large, machine, started, comman
                          f"{fmt_ms(v['p999_ms'])} | {v['errors']} | {v['cpu_s']:.1f} | "
                          f"{v.get('x_empty', v['per_sec'] / empty['per_sec']):.2f} | "
                          f"{v.get('gen_cpu_s', 0):.1f} | "
-                         f"{v.get('other_cpu_s', 0):.1f} | "
+                         f"{v.get('other_cpu_s', 0):.1f} | {fmt_stolen(v)} | "
                          f"{', '.join(fmt_rate(x) for x in v.get('rounds_per_sec', []))} |")
             if rows.get("_plans"):
                 L.append("")
