@@ -27,13 +27,13 @@ struct api_call {
  * request's store deadline. api_begin starts with it.
  */
 bool api_worker(struct http_request *req, struct http_response *res, struct api_call *c);
+/* api_prefixed says whether req came through a /v1/{prefix}/ route (params[0] is the prefix). */
+bool api_prefixed(const struct http_request *req);
 /*
  * api_begin resolves the warehouse from {prefix} (or the default), decodes
  * the parts flags ask for, and on failure renders the error into res and
  * returns false. Always pair with api_end.
  */
-/* api_prefixed says whether req came through a /v1/{prefix}/ route (params[0] is the prefix). */
-bool api_prefixed(const struct http_request *req);
 bool api_begin(struct http_request *req, struct http_response *res, struct api_call *c, int flags);
 /*
  * api_resolve_warehouse resolves the warehouse a request names by {prefix}

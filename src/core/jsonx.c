@@ -57,46 +57,29 @@ enum status jsonx_parse_object(const char *text, size_t len, json_t **out, struc
 
 static void put_string(struct buf *b, const char *s, size_t n)
 {
+    /* The characters with a two-character escape, and the letter each takes. */
+    static const char named[] = "\"\\\b\f\n\r\t", letter[] = "\"\\bfnrt";
     static const char hex[] = "0123456789ABCDEF";
     size_t run = 0;
 
     buf_putc(b, '"');
     for (size_t i = 0; i < n; i++) {
         unsigned char ch = (unsigned char)s[i];
-        char esc[6] = {'\\', 0};
-        size_t elen = 2;
+        const char *hit;
 
         if (ch >= 0x20 && ch != '"' && ch != '\\')
             continue;
         buf_append(b, s + run, i - run);
         run = i + 1;
-        switch (ch) {
-        case '"':
-        case '\\':
-            esc[1] = (char)ch;
-            break;
-        case '\b':
-            esc[1] = 'b';
-            break;
-        case '\f':
-            esc[1] = 'f';
-            break;
-        case '\n':
-            esc[1] = 'n';
-            break;
-        case '\r':
-            esc[1] = 'r';
-            break;
-        case '\t':
-            esc[1] = 't';
-            break;
-        default:
-            memcpy(esc + 1, "u00", 3);
-            esc[4] = hex[ch >> 4];
-            esc[5] = hex[ch & 15];
-            elen = 6;
+        if ((hit = memchr(named, ch, sizeof(named) - 1))) {
+            char esc[2] = {'\\', letter[hit - named]};
+
+            buf_append(b, esc, 2);
+        } else {
+            char esc[6] = {'\\', 'u', '0', '0', hex[ch >> 4], hex[ch & 15]};
+
+            buf_append(b, esc, 6);
         }
-        buf_append(b, esc, elen);
     }
     buf_append(b, s + run, n - run);
     buf_putc(b, '"');
