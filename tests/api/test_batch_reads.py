@@ -109,6 +109,14 @@ class _SpecChecked:
 _SPEC = _SpecChecked()
 
 
+# serac closes a keep-alive connection idle for 60 s (DEFAULT_CONN_TIMEOUT_S in
+# src/http/server.c). A connection idle for this long is opened again before its next request, as
+# HTTP clients do with a pool: a request sent just as the server closes the connection is lost
+# with it (RFC 9112, 9.3.1). The last of a reader's connections can go unused for a minute in a
+# slow run (38.8 s in a 62 s run of the read-your-writes test here; CI lost one request to it).
+REUSE_IDLE_S = 30
+
+
 class Conn:
     """One keep-alive HTTP/1.1 connection whose send and receive are separate steps, so a thread
     can put a request on each of several connections before it reads any answer."""
@@ -117,14 +125,19 @@ class Conn:
         self.api = api
         self._host = urlsplit(api.base_url)
         self.http = None
+        self.used = 0.0
         self.reset()
 
     def reset(self):
         if self.http is not None:
             self.http.close()
         self.http = http.client.HTTPConnection(self._host.hostname, self._host.port, timeout=30)
+        self.used = time.monotonic()
 
     def send(self, req):
+        if time.monotonic() - self.used > REUSE_IDLE_S:
+            self.reset()
+        self.used = time.monotonic()
         hdrs = {"Accept": "application/json"}
         hdrs.update(req.headers)
         self.http.request(req.method, req.path, headers=hdrs)
@@ -133,6 +146,7 @@ class Conn:
         """The answer to the request sent last, checked against the spec by RestClient."""
         resp = self.http.getresponse()
         content = resp.read()
+        self.used = time.monotonic()
         url = self.api.base_url + req.path
         return _SPEC.validate(self.api, req.method, url, _Raw(url, resp, content))
 
