@@ -20,8 +20,10 @@ const struct http_route *api_routes(void);
 void *api_worker_init(void *app);
 /*
  * api_batch_begin / api_batch_end are the HTTP batch hooks for the table
- * reads marked batch in the route table: the pointers of all the tables of a
- * round are read in one store round trip (catalog_prefetch_tables).
+ * reads marked batch in the route table: on a store that reads several
+ * pointers at once (store_batches_reads), the pointers of all the tables of a
+ * round are read in one store round trip (catalog_prefetch_tables); on the
+ * others they do nothing and each read reads its own.
  */
 void api_batch_begin(void *worker, struct http_request *const *reqs, size_t n);
 void api_batch_end(void *worker);

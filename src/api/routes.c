@@ -116,11 +116,18 @@ void api_worker_fini(void *worker)
 void api_batch_begin(void *worker, struct http_request *const *reqs, size_t n)
 {
     struct catalog_ctx *ctx = worker;
-    struct catalog_table_ref *refs = xcalloc(n, sizeof(*refs));
-    struct catalog_wh *whs = xcalloc(n, sizeof(*whs));
-    json_t **nss = xcalloc(n, sizeof(*nss));
-    char **names = xcalloc(n, sizeof(*names));
+    struct catalog_table_ref *refs;
+    struct catalog_wh *whs;
+    json_t **nss;
+    char **names;
     size_t k = 0;
+
+    if (!store_batches_reads(ctx->cat->store))
+        return;
+    refs = xcalloc(n, sizeof(*refs));
+    whs = xcalloc(n, sizeof(*whs));
+    nss = xcalloc(n, sizeof(*nss));
+    names = xcalloc(n, sizeof(*names));
 
     /* Only well-formed table reads are read ahead; the others fail in their handler. */
     for (size_t i = 0; i < n; i++) {

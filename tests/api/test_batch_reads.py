@@ -3,7 +3,8 @@
 On PostgreSQL, serac holds the table loads (GET .../tables/{t}) and existence checks (HEAD) that
 arrive in one event-loop round of an I/O thread, reads the pointers of all their tables in one
 query, then answers each from that result (src/http/server.c run_batch,
-catalog_prefetch_tables). On SQLite each read runs on its own; the same tests run on both stores.
+catalog_prefetch_tables). On SQLite they are held to the end of the round too, and each reads
+its own pointer; the same tests run on both stores.
 
 To make batches form, a thread puts one request on each of several keep-alive connections of its
 own (http.client, one socket each) before it reads any answer, so they reach the server within
