@@ -1,6 +1,7 @@
 /* log.c - JSON log lines on stderr, formatted without building a JSON tree. */
 #include "core/log.h"
 
+#include <limits.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -159,6 +160,41 @@ static void begin(struct line *l, enum log_level level, const char *msg)
     put_str(l, msg ? msg : "");
 }
 
+/* The calling thread's held lines (log_hold): whole lines, at most PIPE_BUF bytes. */
+static _Thread_local struct {
+    bool on;
+    size_t len;
+    char buf[PIPE_BUF];
+} held;
+
+void log_flush(void)
+{
+    if (held.len)
+        (void)!write(STDERR_FILENO, held.buf, held.len);
+    held.len = 0;
+}
+
+void log_hold(bool on)
+{
+    if (!on)
+        log_flush();
+    held.on = on;
+}
+
+/* out writes one whole line, or holds it when the thread holds its lines. */
+static void out(const char *s, size_t n)
+{
+    if (!held.on || n > sizeof(held.buf)) {
+        log_flush();
+        (void)!write(STDERR_FILENO, s, n);
+        return;
+    }
+    if (held.len + n > sizeof(held.buf))
+        log_flush();
+    memcpy(held.buf + held.len, s, n);
+    held.len += n;
+}
+
 static void finish(struct line *l)
 {
     l->buf[l->len++] = '}';
@@ -166,9 +202,9 @@ static void finish(struct line *l)
     /* A line too long for the buffer is cut, which leaves it invalid JSON: say so instead. */
     if (l->truncated) {
         static const char note[] = "{\"level\":\"warn\",\"msg\":\"log line truncated\"}\n";
-        (void)!write(STDERR_FILENO, note, sizeof(note) - 1);
+        out(note, sizeof(note) - 1);
     }
-    (void)!write(STDERR_FILENO, l->buf, l->len);
+    out(l->buf, l->len);
 }
 
 static void emit(enum log_level level, const char *msg, const json_t *fields)

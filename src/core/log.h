@@ -9,6 +9,7 @@
 #define SERAC_CORE_LOG_H
 
 #include <jansson.h>
+#include <stdbool.h>
 
 enum log_level { LOG_DEBUG = 0, LOG_INFO, LOG_WARN, LOG_ERROR };
 
@@ -26,6 +27,18 @@ int log_enabled(enum log_level level);
 void log_set_request_id(const char *id);
 /* log_request_id returns the calling thread's request ID, or NULL. */
 const char *log_request_id(void);
+
+/*
+ * log_hold(true) makes the calling thread keep its lines in a buffer of its
+ * own until log_flush (or log_hold(false)) writes them, a few lines per
+ * write(2): an event loop holds the lines of one round. Each write stays
+ * within PIPE_BUF and ends on a line's end, so lines of threads writing to
+ * the same pipe never interleave; a line longer than the buffer is written
+ * alone.
+ */
+void log_hold(bool on);
+/* log_flush writes the lines the calling thread holds, if any. */
+void log_flush(void);
 
 /* log_msg writes a line with a printf-style message. */
 void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -1069,6 +1069,8 @@ static void *loop_main(void *arg)
                             {.fd = l->wake_fd, .events = POLLIN}};
 
     io_local.loop = l;
+    /* The access-log lines of a round are written together, before the loop waits. */
+    log_hold(true);
     while (!atomic_load(&srv->exit_req)) {
         MHD_UNSIGNED_LONG_LONG to = 0;
         int ms = -1;
@@ -1082,6 +1084,7 @@ static void *loop_main(void *arg)
             ms = 0;
         else if (MHD_get_timeout(l->daemon, &to) == MHD_YES)
             ms = to > INT32_MAX ? INT32_MAX : (int)to;
+        log_flush();
         if (poll(fds, 2, ms) < 0 && errno != EINTR)
             log_warn("http: poll failed: %s", strerror(errno));
         if (fds[1].revents & POLLIN) {
@@ -1091,6 +1094,7 @@ static void *loop_main(void *arg)
                 log_warn("http: cannot read the wake-up counter: %s", strerror(errno));
         }
     }
+    log_hold(false);
     io_local.loop = NULL;
     return NULL;
 }

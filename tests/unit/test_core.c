@@ -5,9 +5,11 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/buf.h"
@@ -315,6 +317,86 @@ static void test_log_lines_are_json(void **state)
     free(text);
 }
 
+/* stderr_size is how many bytes stderr's file holds so far. */
+static long long stderr_size(void)
+{
+    struct stat sb;
+
+    assert_int_equal(fstat(STDERR_FILENO, &sb), 0);
+    return (long long)sb.st_size;
+}
+
+/* stderr_ends_a_line says whether the bytes written to stderr so far end with a newline. */
+static bool stderr_ends_a_line(void)
+{
+    char c = 0;
+
+    assert_int_equal(pread(STDERR_FILENO, &c, 1, stderr_size() - 1), 1);
+    return c == '\n';
+}
+
+static void write_held_lines(void)
+{
+    char *big = malloc(6001);
+    json_t *fields;
+    long long before;
+
+    memset(big, 'x', 6000);
+    big[6000] = '\0';
+    fields = json_pack("{s:s}", "big", big);
+    log_hold(true);
+    log_access("GET", "/held", 200, 1, 0, 0);
+    assert_int_equal(stderr_size(), 0); /* held */
+    for (int i = 1; i < 100; i++)
+        log_access("GET", "/held", 200, 1, i, 0);
+    /* A hundred lines do not fit in PIPE_BUF: some were written, each write whole lines. */
+    before = stderr_size();
+    assert_true(before > 0);
+    assert_true(stderr_ends_a_line());
+    /* A line longer than the buffer goes out alone, after the lines held before it. */
+    log_fields(LOG_INFO, "long", fields);
+    assert_true(stderr_size() > before + 6000);
+    log_access("GET", "/held", 200, 1, 100, 0);
+    before = stderr_size();
+    log_flush();
+    assert_true(stderr_size() > before);
+    log_access("GET", "/held", 200, 1, 101, 0);
+    before = stderr_size();
+    log_hold(false); /* writes what is held and stops holding */
+    assert_true(stderr_size() > before);
+    before = stderr_size();
+    log_access("GET", "/held", 200, 1, 102, 0);
+    assert_true(stderr_size() > before);
+    json_decref(fields);
+    free(big);
+}
+
+static void test_log_hold_keeps_order_and_lines(void **state)
+{
+    char *text, *line, *save = NULL;
+    json_t *v;
+    int n = 0;
+
+    (void)state;
+    log_set_level(LOG_INFO);
+    text = capture_log(write_held_lines);
+    for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save), n++) {
+        v = json_loads(line, 0, NULL);
+        assert_non_null(v);
+        if (n == 100) {
+            assert_string_equal(json_string_value(json_object_get(v, "msg")), "long");
+            assert_int_equal(strlen(json_string_value(json_object_get(v, "big"))), 6000);
+        } else {
+            /* bytes_in numbers the access lines in the order they were logged */
+            assert_int_equal(json_integer_value(json_object_get(v, "bytes_in")),
+                             n < 100 ? n : n - 1);
+        }
+        json_decref(v);
+    }
+    assert_int_equal(n, 104);
+    free(text);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -326,6 +408,7 @@ int main(void)
         cmocka_unit_test(test_jsonx_getters),
         cmocka_unit_test(test_uuids),
         cmocka_unit_test(test_log_lines_are_json),
+        cmocka_unit_test(test_log_hold_keeps_order_and_lines),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
