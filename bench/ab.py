@@ -53,8 +53,8 @@ def main():
                 for w in wanted:
                     _, _, _, conns, key, extra = workloads[w]
                     pfile = B.write_paths(f"ab-{k}-{w}", cats[k].paths[key])
-                    env = {"BENCH_PATHS": pfile, "BENCH_METHOD": extra.get("method", "GET")}
-                    _, row = B.run_wrk(servers[k], conns, seconds, "paths.lua", env)
+                    _, row = B.run_wrk_paths(servers[k], conns, seconds, pfile,
+                                             extra.get("method", "GET"))
                     runs[(k, w)].append((row["per_sec"], row["p99_ms"]))
         for w in wanted:
             for k in builds:

@@ -680,6 +680,12 @@ def run_wrk(srv, conns, seconds, script, env_extra, timeout="10s"):
     raise RuntimeError(f"wrk gave no result (exit {r.returncode}): {r.stderr[-2000:]}")
 
 
+def run_wrk_paths(srv, conns, seconds, pfile, method="GET", timeout="10s"):
+    """wrk sending method to the paths listed in pfile, in turn (paths.lua)."""
+    return run_wrk(srv, conns, seconds, "paths.lua", {"BENCH_PATHS": pfile, "BENCH_METHOD": method},
+                   timeout)
+
+
 def run_loadgen(srv, args, seconds, warmup):
     argv = ["taskset", "-c", LOAD_CPU, LOADGEN_BIN, "-base", srv.base(), "-duration", f"{seconds}s",
             "-warmup", f"{warmup}s"] + args
@@ -731,8 +737,8 @@ def run_workload(srv, cat, wl):
 
     def once(seconds, measured):
         if tool == "wrk":
-            env = {"BENCH_PATHS": pfile, "BENCH_METHOD": extra.get("method", "GET")}
-            return run_wrk(srv, conns, seconds, "paths.lua", env, extra.get("timeout", "10s"))
+            return run_wrk_paths(srv, conns, seconds, pfile, extra.get("method", "GET"),
+                                 extra.get("timeout", "10s"))
         if tool == "wrk-create":
             env = {"BENCH_PATHS": pfile, "BENCH_TAG": tag + ("m" if measured else "w")}
             return run_wrk(srv, conns, seconds, "create.lua", env)
@@ -807,13 +813,12 @@ def run_workload(srv, cat, wl):
 
 def list_tables_workload(srv, name, path, conns=READ_CONNS):
     pfile = write_paths(f"{srv.name}-large-{name}", [path])
-    env = {"BENCH_PATHS": pfile, "BENCH_METHOD": "GET"}
     if WARMUP > 0:
-        run_wrk(srv, conns, WARMUP, "paths.lua", env)
+        run_wrk_paths(srv, conns, WARMUP, pfile)
     reset_peak(srv.proc.pid)
     cpu0, busy0, gen0 = srv.cpu_seconds(), cpu_busy_seconds(SERVER_CPU), children_cpu_seconds()
     stolen0 = stolen_seconds()
-    cmd, row = run_wrk(srv, conns, DURATION, "paths.lua", env)
+    cmd, row = run_wrk_paths(srv, conns, DURATION, pfile)
     row["cpu_s"] = srv.cpu_seconds() - cpu0
     row["gen_cpu_s"] = children_cpu_seconds() - gen0
     row["other_cpu_s"] = max(0.0, cpu_busy_seconds(SERVER_CPU) - busy0 - row["cpu_s"])

@@ -138,7 +138,6 @@ class Conn:
     def send(self, req):
         if time.monotonic() - self.used > REUSE_IDLE_S:
             self.reset()
-        self.used = time.monotonic()
         hdrs = {"Accept": "application/json"}
         hdrs.update(req.headers)
         self.http.request(req.method, req.path, headers=hdrs)

@@ -279,27 +279,45 @@ static void write_tricky_lines(void)
     json_decref(fields);
 }
 
+/*
+ * log_lines runs fn as capture_log does and parses each line it wrote as JSON
+ * (the test fails on one that is not) into lines[], at most max; returns how many.
+ */
+static int log_lines(void (*fn)(void), json_t **lines, int max)
+{
+    char *text = capture_log(fn), *line, *save = NULL;
+    int n = 0;
+
+    for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        assert_true(n < max);
+        lines[n] = json_loads(line, 0, NULL);
+        assert_non_null(lines[n++]);
+    }
+    free(text);
+    return n;
+}
+
 static void test_log_lines_are_json(void **state)
 {
-    char *text, *line, *save = NULL;
-    json_t *v;
-    int n = 0;
+    json_t *lines[8];
+    int n;
 
     (void)state;
     log_set_level(LOG_INFO);
-    text = capture_log(write_tricky_lines);
-    for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save), n++) {
-        v = json_loads(line, 0, NULL);
-        assert_non_null(v);
+    n = log_lines(write_tricky_lines, lines, 8);
+    assert_int_equal(n, 3);
+    for (int i = 0; i < n; i++) {
+        json_t *v = lines[i];
+
         assert_string_equal(json_string_value(json_object_get(v, "request_id")), "req-1");
         assert_non_null(json_object_get(v, "ts"));
-        if (n == 0) {
+        if (i == 0) {
             assert_string_equal(json_string_value(json_object_get(v, "level")), "warn");
             /* The invalid byte 0xff becomes U+FFFD; everything else survives exactly. */
             assert_string_equal(json_string_value(json_object_get(v, "msg")),
                                 "quote \" backslash \\ tab \t nl \n utf8 \xc3\xa9 ctl \x01 bad "
                                 "\xef\xbf\xbd end");
-        } else if (n == 1) {
+        } else if (i == 1) {
             assert_string_equal(json_string_value(json_object_get(v, "k\"ey")), "v\nal");
             assert_int_equal(json_integer_value(json_object_get(v, "n")), 7);
             assert_int_equal(json_array_size(json_object_get(v, "list")), 2);
@@ -313,8 +331,6 @@ static void test_log_lines_are_json(void **state)
         }
         json_decref(v);
     }
-    assert_int_equal(n, 3);
-    free(text);
 }
 
 /* stderr_size is how many bytes stderr's file holds so far. */
@@ -373,28 +389,26 @@ static void write_held_lines(void)
 
 static void test_log_hold_keeps_order_and_lines(void **state)
 {
-    char *text, *line, *save = NULL;
-    json_t *v;
-    int n = 0;
+    json_t *lines[110];
+    int n;
 
     (void)state;
     log_set_level(LOG_INFO);
-    text = capture_log(write_held_lines);
-    for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save), n++) {
-        v = json_loads(line, 0, NULL);
-        assert_non_null(v);
-        if (n == 100) {
+    n = log_lines(write_held_lines, lines, 110);
+    assert_int_equal(n, 104);
+    for (int i = 0; i < n; i++) {
+        json_t *v = lines[i];
+
+        if (i == 100) {
             assert_string_equal(json_string_value(json_object_get(v, "msg")), "long");
             assert_int_equal(strlen(json_string_value(json_object_get(v, "big"))), 6000);
         } else {
             /* bytes_in numbers the access lines in the order they were logged */
             assert_int_equal(json_integer_value(json_object_get(v, "bytes_in")),
-                             n < 100 ? n : n - 1);
+                             i < 100 ? i : i - 1);
         }
         json_decref(v);
     }
-    assert_int_equal(n, 104);
-    free(text);
 }
 
 int main(void)
